@@ -1,0 +1,1 @@
+"""charlm: character-level language models on classic novels, as a DVC pipeline."""

@@ -1,0 +1,1 @@
+"""Data stages as pure functions: fetch, clean, split, vocab, encode."""

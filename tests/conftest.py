@@ -1,0 +1,24 @@
+"""Fixtures shared by the test suite (the helpers themselves live in helpers.py)."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from helpers import TINY_BOOKS, make_tiny_repo, serve_books
+
+# Tests share 2 cores with whatever else runs; one thread keeps them predictable and deterministic.
+torch.set_num_threads(1)
+
+
+@pytest.fixture
+def book_server():
+    """A loopback HTTP server serving the three tiny synthetic books at /<id>.txt."""
+    server = serve_books(TINY_BOOKS)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def tiny_repo(tmp_path, book_server):
+    """A git+DVC copy of the project with the tiny profile, fetching from the loopback server."""
+    return make_tiny_repo(tmp_path / "repo", f"{book_server.url}/{{id}}.txt", books=TINY_BOOKS)

@@ -1,0 +1,75 @@
+"""The params schema: the real params.yaml and the tiny profile validate; every kind of mistake is one line naming the key."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from charlm.params import ARCH_PARAMS, ParamsError, load_params, parse_params
+from helpers import REPO, TINY_PARAMS
+
+
+@pytest.fixture(scope="module")
+def raw():
+    return yaml.safe_load((REPO / "params.yaml").read_text())
+
+
+def test_default_and_tiny_params_validate():
+    params = load_params(REPO / "params.yaml")
+    assert [b.id for b in params.data.books] == [11, 120, 1342, 1661, 174, 2554, 2701, 43, 74, 84]
+    assert set(params.models) == {"rnn", "gru", "lstm", "deep_lstm", "bilstm"}
+    load_params(TINY_PARAMS)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda r: r["train"].update(lr=-1), "train.lr: must be > 0"),
+    (lambda r: r["train"].update(batch_size=0), "train.batch_size: must be > 0"),
+    (lambda r: r["train"].update(lr="fast"), "train.lr: must be a number"),
+    (lambda r: r["train"].update(schedule="linear"), "train.schedule: must be one of constant, cosine, plateau"),
+    (lambda r: r["models"]["gru"].update(hidden_sise=3), "models.gru.hidden_sise: unknown key"),
+    (lambda r: r["models"]["gru"]["train"].update(lr=0), "models.gru.train.lr: must be > 0"),
+    (lambda r: r["models"]["gru"]["train"].update(lrr=1), "models.gru.train.lrr: unknown key"),
+    (lambda r: r["models"]["gru"].update(arch="lstn"), "models.gru.arch: unknown arch 'lstn' (valid: bilstm, gru, lstm, rnn"),
+    (lambda r: r["models"]["gru"].update(tie_weights=True), "models.gru.tie_weights: needs embedding_size == hidden_size"),
+    (lambda r: r["preprocess"].update(val_fraction=0.6, test_fraction=0.5), "preprocess.val_fraction: val_fraction + test_fraction must be < 1"),
+    (lambda r: r["preprocess"].update(test_fraction=-0.1), "preprocess.test_fraction: must be in (0, 1)"),
+    (lambda r: r["vocab"].update(min_freq=-1), "vocab.min_freq: must be >= 0"),
+    (lambda r: r["vocab"].pop("token"), "vocab.token: missing key"),
+    (lambda r: r["vocab"].update(token="byte"), "vocab.token: must be one of char, word"),
+    (lambda r: r["data"].update(books=[]), "data.books: must list at least one book"),
+    (lambda r: r["data"]["books"][0].update(id=-3), "data.books[0].id: must be a positive integer"),
+    (lambda r: r["data"]["books"][0].update(id="../etc"), "data.books[0].id: must be an integer"),
+    (lambda r: r["ngram"]["kn5"].update(discount=1.5), "ngram.kn5.discount: must be in (0, 1)"),
+    (lambda r: r["ngram"]["kn5"].update(order=0), "ngram.kn5.order: must be in 1..8"),
+    (lambda r: r["ngram"]["add3"].update(epsilon=[1.0, 0.0, 1.0]), "ngram.add3.epsilon: every ε must be > 0"),
+    (lambda r: r.update(extra=1), "extra: unknown key"),
+])
+def test_bad_params_name_the_dotted_key(raw, edit, message):
+    bad = copy.deepcopy(raw)
+    edit(bad)
+    with pytest.raises(ParamsError) as err:
+        parse_params(bad)
+    assert str(err.value).startswith(message)
+    assert "\n" not in str(err.value)
+
+
+def test_model_train_merges_overrides(raw):
+    edited = copy.deepcopy(raw)
+    edited["models"]["gru"]["train"] = {"lr": 0.5, "batch_size": 7}
+    params = parse_params(edited)
+    assert params.model_train("gru").lr == 0.5 and params.model_train("gru").batch_size == 7
+    assert params.model_train("lstm").lr == params.train.lr
+
+
+def test_load_params_names_the_file(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("data: [unclosed")
+    with pytest.raises(ParamsError, match=r"params.yaml: not valid YAML"):
+        load_params(path)
+    with pytest.raises(ParamsError, match=r"nope.yaml: file not found"):
+        load_params(tmp_path / "nope.yaml")
+
+
+def test_every_arch_has_a_params_class():
+    assert {"rnn", "gru", "lstm", "bilstm"} <= set(ARCH_PARAMS)
