@@ -168,7 +168,7 @@ ARCH_PARAMS: dict[str, type] = {
 # ---------------------------------------------------------------------------------------- ngram
 @dataclass(frozen=True)
 class NgramParams:
-    smoothing: Literal["additive", "kneser_ney"]
+    smoothing: Literal["additive", "laplace", "kneser_ney"]   # laplace = add-one (nltk.lm.Laplace)
     order: int
     epsilon: Optional[tuple[float, ...]]   # additive: one ε per order (ε1 for unigrams first)
     discount: Optional[float]              # kneser_ney: one hand-set discount, or null = modified KN
@@ -186,6 +186,8 @@ class NgramParams:
             _check(self.discount is None, "discount", "only applies to kneser_ney")
         else:
             _check(self.epsilon is None, "epsilon", "only applies to additive smoothing")
+            _check(self.smoothing == "kneser_ney" or self.discount is None, "discount",
+                   "only applies to kneser_ney")
             if self.discount is not None:
                 _check(0 < self.discount < 1, "discount", f"must be in (0, 1), got {self.discount}")
 

@@ -1,0 +1,281 @@
+"""Benchmark: the seed notebook's training method against charlm's trainer, on the same data, in one run.
+
+Data: the ten novels (../shared/data/novels), cleaned with charlm's functions, the last 10% of each book
+held out for validation. Both methods are scored the same way (charlm's streamed val bpc) and timed on
+training only (evaluation excluded). Prints:
+  1. tokens/s at the notebook's exact configuration (one-hot LSTM 256, batch 32, 40 steps, SGD lr 1,
+     clip 1, sequential iterator with a random offset): charlm's loop vs the notebook's loop, and the
+     share of the machine's measured fp32 matmul FLOP/s that each reaches;
+  2. wall-clock to reach 2.40 val bpc: charlm's default `lstm` recipe (params.yaml) vs the notebook's;
+  3. every model in params.yaml at its default recipe (scaled by --budget): val bpc, time, tokens/s.
+
+    python benchmarks/train_speed.py [--parts 1,2,3] [--budget 0.1] [--threads 2]
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+from charlm.data.clean import clean, decode_book, strip_gutenberg  # noqa: E402
+from charlm.data.split import split_book  # noqa: E402
+from charlm.data.vocab import build_vocab  # noqa: E402
+from charlm.models import build_model  # noqa: E402
+from charlm.models.scoring import stream_nll  # noqa: E402
+from charlm.params import load_params  # noqa: E402
+from charlm.train.loop import train  # noqa: E402
+
+TARGET_BPC = 2.40
+
+
+class _Reached(Exception):
+    """Raised from an eval callback to stop training once the target is met."""
+
+
+# ------------------------------------------------------------------------- data (charlm's functions)
+def load_novels(folder: Path, params) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """(train ids, val ids, vocab size): each book cleaned, its last ~10% (cut at a space) held out."""
+    pre, books = params.preprocess, params.data.books
+    train_parts, val_parts = [], []
+    for book in books:
+        text = clean(strip_gutenberg(decode_book((folder / f"{book.id}.txt").read_bytes(), str(book.id))),
+                     pre.alphabet, pre.lowercase, pre.fold_accents)
+        head, val, test = split_book(text, 0.05, 0.05, str(book.id))
+        train_parts.append(head)
+        val_parts.append(f"{val} {test}")
+    train_text, val_text = " ".join(train_parts), " ".join(val_parts)
+    vocab = build_vocab(list(train_text), "char", 0)
+    as_tensor = lambda text: torch.from_numpy(vocab.encode(text).astype(np.int64))  # noqa: E731
+    return as_tensor(train_text), as_tensor(val_text), len(vocab)
+
+
+# ------------------------------------------------------------- the notebook's method, cell for cell
+class NotebookRNN(nn.Module):
+    """The notebook's RNNModel: one-hot input, a sequence-first nn.LSTM, a linear head on (T*B, H)."""
+
+    def __init__(self, rnn_layer: nn.Module, vocab_size: int):
+        super().__init__()
+        self.rnn, self.vocab_size = rnn_layer, vocab_size
+        self.linear = nn.Linear(rnn_layer.hidden_size, vocab_size)
+
+    def forward(self, inputs, state):
+        X = F.one_hot(inputs.T.long(), self.vocab_size).type(torch.float32)
+        Y, state = self.rnn(X, state)
+        return self.linear(Y.reshape((-1, Y.shape[-1]))), state
+
+
+class NotebookAsLM(nn.Module):
+    """Only for scoring: the notebook model behind charlm's (B, T) -> (B, T, V) contract."""
+
+    def __init__(self, net: NotebookRNN):
+        super().__init__()
+        self.net = net
+
+    def forward(self, tokens, state=None):
+        logits, state = self.net(tokens, state)                    # (T*B, V), time-major
+        return logits.view(tokens.shape[1], tokens.shape[0], -1).transpose(0, 1), state
+
+
+def seq_data_iter(corpus, batch_size, num_steps):
+    offset = random.randint(0, num_steps)
+    num_tokens = ((len(corpus) - offset - 1) // batch_size) * batch_size
+    Xs = corpus[offset: offset + num_tokens].reshape(batch_size, -1)
+    Ys = corpus[offset + 1: offset + 1 + num_tokens].reshape(batch_size, -1)
+    num_batches = Xs.shape[1] // num_steps
+    for i in range(0, num_steps * num_batches, num_steps):
+        yield Xs[:, i: i + num_steps], Ys[:, i: i + num_steps]
+
+
+def grad_clipping(net, theta):
+    """d2l's grad_clipping, which the notebook calls but never defines: global-norm clipping."""
+    params = [p for p in net.parameters() if p.requires_grad]
+    norm = torch.sqrt(sum(torch.sum((p.grad ** 2)) for p in params))
+    if norm > theta:
+        for param in params:
+            param.grad[:] *= theta / norm
+
+
+def notebook_train(net, corpus, lr, max_tokens, on_eval, eval_every):
+    """train_epoch_ch8 with SGD + clipping, epoch after epoch; on_eval(tokens, train seconds) every N tokens."""
+    loss, updater = nn.CrossEntropyLoss(), torch.optim.SGD(net.parameters(), lr)
+    tokens, seconds, next_eval = 0, 0.0, eval_every
+    while tokens < max_tokens:
+        state, tic = None, time.perf_counter()
+        for X, Y in seq_data_iter(corpus, 32, 40):
+            if state is None:
+                state = (torch.zeros((1, X.shape[0], 256)), torch.zeros((1, X.shape[0], 256)))
+            else:
+                for s in state:
+                    s.detach_()
+            y = Y.T.reshape(-1)
+            y_hat, state = net(X, state)
+            l = loss(y_hat, y.long()).mean()  # noqa: E741 (the notebook's name)
+            updater.zero_grad()
+            l.backward()
+            grad_clipping(net, 1)
+            updater.step()
+            tokens += y.numel()
+            if tokens >= next_eval or tokens >= max_tokens:
+                seconds += time.perf_counter() - tic
+                on_eval(tokens, seconds)
+                next_eval += eval_every
+                tic = time.perf_counter()
+                if tokens >= max_tokens:
+                    return
+        seconds += time.perf_counter() - tic
+
+
+# ------------------------------------------------------------------------------------ measurements
+def matmul_flops(n: int = 1024, seconds: float = 1.0) -> float:
+    """Measured fp32 matmul FLOP/s (n×n @ n×n, best of repeated runs) at the current thread count."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    best, end = 0.0, time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        tic = time.perf_counter()
+        a @ b
+        best = max(best, 2 * n ** 3 / (time.perf_counter() - tic))
+    return best
+
+
+def lstm_train_flops_per_token(input_size: int, hidden: int, vocab: int) -> float:
+    """Matmul FLOPs of one training token (forward + backward ≈ 3× forward) for a 1-layer LSTM LM."""
+    return 3 * (2 * 4 * hidden * (input_size + hidden) + 2 * hidden * vocab)
+
+
+def val_bpc(lm, val_ids, batch_size=64) -> float:
+    return float(stream_nll(lm, val_ids, batch_size).mean()) / math.log(2)
+
+
+def charlm_run(model_params, p, train_ids, val_ids, vocab_size, stop_below=None):
+    """Train with charlm's loop; returns (history, training seconds up to the last evaluation)."""
+    torch.manual_seed(p.seed)
+    model = build_model(model_params, vocab_size)
+    history = []
+
+    def on_eval(row, _snapshot):
+        history.append(row)
+        if stop_below is not None and row["val_bpc"] <= stop_below:
+            raise _Reached
+
+    try:
+        train(model, train_ids, val_ids, p, on_eval=on_eval)
+    except _Reached:
+        pass
+    seen = [0] + [r["tokens"] for r in history]
+    return history, sum((b - a) / r["tokens_per_s"] for a, b, r in zip(seen, seen[1:], history))
+
+
+def notebook_run(train_ids, val_ids, vocab_size, max_tokens, eval_every, stop_below=None):
+    """The notebook's method; returns ([(tokens, train seconds, val bpc)], whether it stopped at the target)."""
+    torch.manual_seed(0)
+    random.seed(0)
+    net = NotebookRNN(nn.LSTM(vocab_size, 256), vocab_size)
+    rows = []
+
+    def on_eval(tokens, seconds):
+        rows.append((tokens, seconds, val_bpc(NotebookAsLM(net).eval(), val_ids) if eval_every else math.nan))
+        net.train()
+        if stop_below is not None and rows[-1][2] <= stop_below:
+            raise _Reached
+
+    try:
+        notebook_train(net, train_ids, 1.0, max_tokens, on_eval, eval_every or max_tokens)
+    except _Reached:
+        return rows, True
+    return rows, False
+
+
+# ------------------------------------------------------------------------------------------ parts
+def part1(params, train_ids, val_ids, vocab_size, tokens: int, repeats: int) -> None:
+    base = params.models["lstm"]
+    model_params = dataclasses.replace(base, arch="lstm", num_layers=1, hidden_size=256, input="one_hot",
+                                       dropout=0.0, tie_weights=False)
+    p = dataclasses.replace(params.train, optimizer="sgd", lr=1.0, weight_decay=0.0, clip_norm=1.0, batch_size=32,
+                            num_steps=40, iterator="sequential", schedule="constant", warmup_tokens=0,
+                            max_tokens=tokens, eval_every_tokens=10 * tokens, patience=0)
+    nb, ours = [], []
+    for _ in range(repeats):   # interleaved, best of each: other load on the machine hits both alike
+        rows, _ = notebook_run(train_ids, val_ids[:2000], vocab_size, tokens, eval_every=0)
+        nb.append(rows[-1][0] / rows[-1][1])
+        history, seconds = charlm_run(model_params, p, train_ids, val_ids[:2000], vocab_size)
+        ours.append(history[-1]["tokens"] / seconds)
+    peak = matmul_flops()
+    per_token = lstm_train_flops_per_token(vocab_size, 256, vocab_size)
+    print(f"\n1. Notebook configuration (one-hot LSTM 256, batch 32 x 40 steps, SGD lr 1, clip 1), "
+          f"{tokens:,} tokens, best of {repeats}")
+    print(f"   machine fp32 matmul: {peak / 1e9:.0f} GFLOP/s ({torch.get_num_threads()} threads); "
+          f"{per_token / 1e6:.2f} MFLOP per training token")
+    for label, speed in (("notebook loop", max(nb)), ("charlm loop  ", max(ours))):
+        print(f"   {label}: {speed:>9,.0f} tokens/s = {100 * speed * per_token / peak:4.1f}% of matmul peak")
+    print(f"   charlm / notebook: {max(ours) / max(nb):.2f}x  (goal >= 1.0x)")
+
+
+def part2(params, train_ids, val_ids, vocab_size, max_tokens: int) -> None:
+    print(f"\n2. Wall-clock (training only) to reach {TARGET_BPC} val bpc")
+    rows, reached = notebook_run(train_ids, val_ids, vocab_size, max_tokens, 500_000, TARGET_BPC)
+    nb_s = rows[-1][1] if reached else math.nan
+    print(f"   notebook method: {'%.1f s' % nb_s if reached else 'not reached'} "
+          f"({rows[-1][0]:,} tokens, val {rows[-1][2]:.3f} bpc)")
+    p = dataclasses.replace(params.model_train("lstm"), eval_every_tokens=100_000)
+    history, seconds = charlm_run(params.models["lstm"], p, train_ids, val_ids, vocab_size, TARGET_BPC)
+    reached = history[-1]["val_bpc"] <= TARGET_BPC
+    print(f"   charlm default lstm recipe: {'%.1f s' % seconds if reached else 'not reached'} "
+          f"({history[-1]['tokens']:,} tokens, val {history[-1]['val_bpc']:.3f} bpc)")
+    print(f"   speed-up: {nb_s / seconds:.1f}x  (goal >= 10x)")
+
+
+def part3(params, train_ids, val_ids, vocab_size, budget: float) -> None:
+    print(f"\n3. Default recipes from params.yaml at {budget:g} x their token budget")
+    print(f"   {'model':<10} {'params':>9} {'tokens':>11} {'val bpc':>8} {'train s':>8} {'wall s':>7} {'tokens/s':>9}")
+    for name, model_params in params.models.items():
+        p = params.model_train(name)
+        p = dataclasses.replace(p, max_tokens=max(1, int(p.max_tokens * budget)))
+        tic = time.perf_counter()
+        history, seconds = charlm_run(model_params, p, train_ids, val_ids, vocab_size)
+        wall = time.perf_counter() - tic
+        count = sum(q.numel() for q in build_model(model_params, vocab_size).parameters())
+        best = min(r["val_bpc"] for r in history)
+        print(f"   {name:<10} {count:>9,} {history[-1]['tokens']:>11,} {best:>8.3f} {seconds:>8.1f} {wall:>7.1f} "
+              f"{history[-1]['tokens'] / seconds:>9,.0f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--novels", type=Path, default=REPO.parent / "shared" / "data" / "novels")
+    parser.add_argument("--params", type=Path, default=REPO / "params.yaml")
+    parser.add_argument("--parts", default="1,2,3")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
+    parser.add_argument("--speed-tokens", type=int, default=1_000_000, help="part 1: tokens per timed run")
+    parser.add_argument("--repeats", type=int, default=3, help="part 1: interleaved runs of each loop")
+    parser.add_argument("--max-tokens", type=int, default=30_000_000, help="part 2: give up after this many")
+    parser.add_argument("--budget", type=float, default=1.0, help="part 3: fraction of each token budget")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    params = load_params(args.params)
+    train_ids, val_ids, vocab_size = load_novels(args.novels, params)
+    print(f"data: {len(train_ids):,} train / {len(val_ids):,} val characters, vocabulary {vocab_size}, "
+          f"{torch.get_num_threads()} threads")
+    parts = {int(x) for x in args.parts.split(",")}
+    if 1 in parts:
+        part1(params, train_ids, val_ids, vocab_size, args.speed_tokens, args.repeats)
+    if 2 in parts:
+        part2(params, train_ids, val_ids, vocab_size, args.max_tokens)
+    if 3 in parts:
+        part3(params, train_ids, val_ids, vocab_size, args.budget)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""`charlm generate`: continue a prefix with any trained model (neural .pt or n-gram .npz).
+
+    charlm generate --model models/lstm.pt --vocab data/processed/vocab.json --prefix "it was a dark" --length 200
+    charlm generate ... --temperature 0.8 --top-k 5 --seed 1      # seeded sampling (the default mode)
+    charlm generate ... --greedy                                   # the notebook's argmax decoding
+
+A prefix token outside the vocabulary is an error naming it (models are trained on cleaned text:
+lowercase a-z and spaces by default), never a silent <unk>. An empty prefix starts from a space.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Sequence
+
+from charlm.data.vocab import load_vocab
+from charlm.errors import CharlmError
+from charlm.lm import load_lm
+from charlm.stage import run_stage
+
+
+def generate(model: str | Path, vocab: str | Path, prefix: str, length: int, *, greedy: bool = False,
+             temperature: float = 1.0, top_k: int = 0, seed: int = 0) -> str:
+    """The prefix followed by `length` generated tokens, as text; the same seed gives the same text."""
+    if length < 0:
+        raise CharlmError(f"--length: must be >= 0, got {length}")
+    if temperature <= 0:
+        raise CharlmError(f"--temperature: must be > 0, got {temperature}")
+    if top_k < 0:
+        raise CharlmError(f"--top-k: must be >= 0, got {top_k}")
+    vocab = load_vocab(vocab)
+    lm = load_lm(model, vocab)
+    tokens = vocab.split(prefix) if prefix else []
+    index = {t: i for i, t in enumerate(vocab.tokens)}
+    unknown = sorted({t for t in tokens if t not in index or t == vocab.tokens[0]})
+    if unknown:
+        shown = "".join(sorted(vocab.tokens[1:])) if vocab.token == "char" else f"{len(vocab)} words"
+        raise CharlmError(f"--prefix: {', '.join(map(repr, unknown))} not in the vocabulary ({shown!r}); "
+                          f"the models were trained on cleaned text")
+    ids = lm.generate([index[t] for t in tokens], length, greedy=greedy, temperature=temperature, top_k=top_k,
+                      seed=seed)
+    sep = "" if vocab.token == "char" else " "
+    return sep.join(part for part in (prefix, vocab.decode(ids)) if part)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="charlm", description="Character-level language models.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    gen = commands.add_parser("generate", help="continue a prefix with a trained model",
+                              description=generate.__doc__)
+    gen.add_argument("--model", required=True, help="models/<name>.pt or models/ngram-<name>.npz")
+    gen.add_argument("--vocab", default="data/processed/vocab.json")
+    gen.add_argument("--prefix", default="", help="text to continue (default: start from a space)")
+    gen.add_argument("--length", type=int, default=200, help="tokens to generate")
+    gen.add_argument("--greedy", action="store_true", help="argmax decoding, as in the notebook")
+    gen.add_argument("--temperature", type=float, default=None, help="sampling temperature (default 1.0)")
+    gen.add_argument("--top-k", type=int, default=None, help="sample among the k likeliest (default 0 = all)")
+    gen.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def _main(argv: Sequence[str] | None) -> None:
+    args = _parser().parse_args(argv)
+    if args.greedy and (args.temperature is not None or args.top_k is not None):
+        raise CharlmError("--greedy: takes no --temperature or --top-k (those configure sampling)")
+    print(generate(args.model, args.vocab, args.prefix, args.length, greedy=args.greedy,
+                   temperature=1.0 if args.temperature is None else args.temperature,
+                   top_k=args.top_k or 0, seed=args.seed))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point: a CharlmError prints `error: …` and exits 1."""
+    run_stage(_main, argv)
+
+
+if __name__ == "__main__":
+    main()

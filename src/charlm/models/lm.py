@@ -1,0 +1,66 @@
+"""A trained neural model behind the `charlm.lm.LanguageModel` protocol: streamed scoring and generation."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from charlm.models import num_parameters
+from charlm.models.checkpoint import load_model
+from charlm.models.scoring import direction_tokens, stream_nll
+
+
+class NeuralLM:
+    """`charlm.lm.LanguageModel` over any model with `forward(tokens, state)` and `directions()`."""
+
+    def __init__(self, name: str, model: nn.Module, start_token: int, device: torch.device):
+        self.name = name
+        self.model = model.to(device).eval()
+        self.start_token = start_token  # what an empty prefix starts from (a space)
+        self.device = device
+        self._directions = {("backward" if reverse else "forward"): (lm, reverse)
+                            for lm, reverse in model.directions()}
+        self.directions = tuple(self._directions)
+        self.num_parameters = num_parameters(model)
+
+    def token_nll(self, tokens: np.ndarray, direction: str = "forward", batch_size: int = 64) -> np.ndarray:
+        """nll in nats of each token after the first, given all before it (backward: all after), (N-1,) float64."""
+        if direction not in self._directions:
+            raise ValueError(f"{self.name}: no {direction!r} direction (has {', '.join(self.directions)})")
+        lm, reverse = self._directions[direction]
+        stream = direction_tokens(torch.from_numpy(np.asarray(tokens, dtype=np.int64)), reverse)
+        return stream_nll(lm, stream, batch_size).numpy()
+
+    @torch.no_grad()
+    def generate(self, prefix: Sequence[int], length: int, *, greedy: bool, temperature: float = 1.0,
+                 top_k: int = 0, seed: int = 0) -> list[int]:
+        """`length` token ids continuing `prefix` (warm up on it, then argmax or seeded sampling)."""
+        ids = list(prefix) or [self.start_token]
+        generator = torch.Generator().manual_seed(seed)
+        logits, state = self.model(torch.tensor([ids], device=self.device), None)   # (1, P, V)
+        out = []
+        for _ in range(length):
+            last = logits[0, -1].float().cpu()                                        # (V,)
+            token = int(last.argmax()) if greedy else _sample(last, temperature, top_k, generator)
+            out.append(token)
+            logits, state = self.model(torch.tensor([[token]], device=self.device), state)
+        return out
+
+
+def _sample(logits: torch.Tensor, temperature: float, top_k: int, generator: torch.Generator) -> int:
+    """One token id drawn from softmax(logits / temperature), restricted to the top k when k > 0."""
+    logits = logits / temperature
+    if 0 < top_k < logits.numel():
+        cutoff = torch.topk(logits, top_k).values[-1]
+        logits = logits.masked_fill(logits < cutoff, float("-inf"))
+    return int(torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=generator))
+
+
+def load_neural_lm(path: str | Path, vocab, device: str = "cpu") -> NeuralLM:
+    """The model saved at `path` as a LanguageModel; a vocab other than its own is a CharlmError."""
+    model, _, _ = load_model(path, vocab)
+    start = vocab.tokens.index(" ") if " " in vocab.tokens else 0
+    return NeuralLM(Path(path).stem, model, start, torch.device(device))

@@ -1,0 +1,1 @@
+"""Training: batch layouts, the LR schedule, the one loop for every model, resume checkpoints."""

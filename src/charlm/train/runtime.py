@@ -1,0 +1,37 @@
+"""Where and how training runs: device choice, thread count, determinism, mixed precision."""
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+from charlm.errors import CharlmError
+from charlm.params import TrainParams
+
+
+def resolve_device(name: str) -> torch.device:
+    """`auto` is CUDA when present, else the CPU; asking for CUDA without one is a CharlmError."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise CharlmError("train.device: cuda requested but torch sees no CUDA device (use auto or cpu)")
+    return torch.device(name)
+
+
+def setup_runtime(p: TrainParams, device: torch.device) -> None:
+    """Fix threads and determinism, then seed torch's global RNG (model init, dropout) from `p.seed`."""
+    if p.threads > 0:
+        torch.set_num_threads(p.threads)  # a different thread count can change float summation order
+    if device.type == "cpu":
+        # On the CPU this costs nothing measurable and makes two runs with one seed bit-identical.
+        torch.use_deterministic_algorithms(True)
+    else:
+        torch.backends.cudnn.benchmark = True  # cuDNN picks the fastest LSTM kernels; CUDA runs are not bitwise
+    torch.manual_seed(p.seed)
+
+
+def autocast(device: torch.device) -> contextlib.AbstractContextManager:
+    """bf16 autocast on CUDA (no loss scaling needed, unlike fp16); full fp32 on the CPU."""
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()

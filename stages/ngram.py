@@ -1,0 +1,36 @@
+"""Stage ngram@<name>: fit one n-gram baseline, and write its model (.npz), ARPA export and metrics."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from charlm.data.vocab import load_vocab
+from charlm.io import write_json
+from charlm.ngram.arpa import write_arpa
+from charlm.ngram.run import train_ngram
+from charlm.ngram.store import save_ngram_model
+from charlm.params import load_params
+from charlm.stage import run_stage, stage_parser
+from charlm.train.data import load_split
+
+
+def main(argv=None) -> None:
+    parser = stage_parser(__doc__)
+    parser.add_argument("--name", required=True, help="entry under `ngram:` in params.yaml")
+    parser.add_argument("--data", required=True, help="folder with train.npy and val.npy")
+    parser.add_argument("--vocab", required=True)
+    parser.add_argument("--model", required=True, help="output: the model as .npz")
+    parser.add_argument("--arpa", required=True, help="output: the model as an ARPA file")
+    parser.add_argument("--metrics", required=True)
+    args = parser.parse_args(argv)
+
+    params = load_params(args.params)
+    vocab = load_vocab(args.vocab)
+    train_ids, val_ids = (load_split(Path(args.data) / f"{split}.npy", len(vocab)) for split in ("train", "val"))
+    fitted = train_ngram(params, args.name, len(vocab), train_ids, val_ids)
+    save_ngram_model(args.model, fitted.model, vocab.fingerprint)
+    write_arpa(args.arpa, fitted.model, vocab.tokens)
+    write_json(args.metrics, fitted.metrics)
+
+
+if __name__ == "__main__":
+    run_stage(main)

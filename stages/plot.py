@@ -1,0 +1,29 @@
+"""Stage plot: compare every model in params (table, charts, report) and write metrics/summary.json."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from charlm.io import atomic_write, write_json
+from charlm.params import load_params
+from charlm.report.run import build_report
+from charlm.stage import run_stage, stage_parser
+
+
+def main(argv=None) -> None:
+    parser = stage_parser(__doc__)
+    parser.add_argument("--eval", type=Path, required=True, help="folder of metrics/eval/<name>.json")
+    parser.add_argument("--train", type=Path, required=True, help="folder of metrics/train/<name>.json")
+    parser.add_argument("--live", type=Path, required=True, help="folder of DVCLive training dirs")
+    parser.add_argument("--samples", type=Path, required=True, help="folder of reports/samples/<name>.md")
+    parser.add_argument("--plots", type=Path, required=True, help="output folder for the PNG charts")
+    parser.add_argument("--report", type=Path, required=True, help="output markdown report")
+    parser.add_argument("--summary", type=Path, required=True, help="output metrics JSON")
+    args = parser.parse_args(argv)
+    params = load_params(args.params)
+    report, summary = build_report(params, args.eval, args.train, args.live, args.samples, args.plots, args.report)
+    atomic_write(args.report, report)
+    write_json(args.summary, summary)
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,35 @@
+"""Stage train@<name>: train one neural LM, resuming a killed run, and write its model, metrics and curves."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from charlm.data.vocab import load_vocab
+from charlm.io import write_json
+from charlm.models.checkpoint import save_checkpoint
+from charlm.params import load_params
+from charlm.stage import run_stage, stage_parser
+from charlm.train.data import load_split
+from charlm.train.run import fit
+
+
+def main(argv=None) -> None:
+    parser = stage_parser(__doc__)
+    parser.add_argument("--name", required=True, help="model name under `models:` in params.yaml")
+    parser.add_argument("--data", required=True, help="folder with train.npy and val.npy")
+    parser.add_argument("--vocab", required=True)
+    parser.add_argument("--model", required=True, help="output: best checkpoint by val bpc")
+    parser.add_argument("--resume", required=True, help="resume checkpoint (kept between runs)")
+    parser.add_argument("--metrics", required=True)
+    parser.add_argument("--live", required=True, help="DVCLive folder")
+    args = parser.parse_args(argv)
+
+    params = load_params(args.params)
+    vocab = load_vocab(args.vocab)
+    train_ids, val_ids = (load_split(Path(args.data) / f"{split}.npy", len(vocab)) for split in ("train", "val"))
+    fitted = fit(params, args.name, vocab, train_ids, val_ids, resume_path=args.resume, live_dir=args.live)
+    save_checkpoint(args.model, fitted.model_file)
+    write_json(args.metrics, fitted.metrics)
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,69 @@
+"""stages/evaluate.py: writes canonical metrics + samples, and fails in one line naming a missing model."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+
+import numpy as np
+import pytest
+
+import charlm.evaluate.run
+from charlm.stage import run_stage
+from fake_lm import BigramLM, write_eval_inputs
+from helpers import REPO, TINY_PARAMS
+
+
+def load_stage(name: str):
+    spec = importlib.util.spec_from_file_location(f"stage_{name}", REPO / "stages" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def argv(root, name="gru", model=None):
+    return ["--params", str(TINY_PARAMS), "--name", name, "--model", str(model or root / "models" / f"{name}.pt"),
+            "--data", str(root / "data/processed"), "--vocab", str(root / "data/processed/vocab.json"),
+            "--interim", str(root / "data/interim"), "--metrics", str(root / f"metrics/eval/{name}.json"),
+            "--samples", str(root / f"reports/samples/{name}.md")]
+
+
+def test_stage_writes_metrics_and_samples(tmp_path, monkeypatch):
+    _, processed, vocab = write_eval_inputs(tmp_path)
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "gru.pt").write_bytes(b"stand-in checkpoint")
+    loaded = []
+    def fake_load_lm(path, vocab_):
+        loaded.append(path)
+        return BigramLM(np.load(processed / "train.npy"), len(vocab_), name="gru")
+    monkeypatch.setattr(charlm.evaluate.run, "load_lm", fake_load_lm)
+
+    load_stage("evaluate").main(argv(tmp_path))
+    text = (tmp_path / "metrics/eval/gru.json").read_text()
+    metrics = json.loads(text)
+    assert loaded == [tmp_path / "models/gru.pt"]
+    assert list(metrics) == sorted(metrics) and metrics["vocab_size"] == len(vocab)
+    assert metrics["test.bpc_ci_low"] < metrics["test.bpc"] < metrics["test.bpc_ci_high"]
+    page = (tmp_path / "reports/samples/gru.md").read_text()
+    assert '## "the whale"' in page   # the tiny profile's prefix
+
+    load_stage("evaluate").main(argv(tmp_path))   # reproducible: a rerun writes the same bytes
+    assert (tmp_path / "metrics/eval/gru.json").read_text() == text
+
+
+@pytest.mark.parametrize("name, model, message", [
+    ("gru", None,
+     r"error: model 'gru' \(models.gru in params\) has no checkpoint at .*gru.pt: run `dvc repro train@gru`"),
+    ("kn4", "models/ngram-kn4.npz",
+     r"error: model 'kn4' \(ngram.kn4 in params\) has no checkpoint at .*ngram-kn4.npz: run `dvc repro ngram@kn4`"),
+    ("gpt", None,
+     r"error: 'gpt' is not a model in params \(models: rnn, gru, lstm, deep_lstm, bilstm; ngram: add3, kn4\)"),
+])
+def test_missing_model_is_one_line_naming_it(tmp_path, capsys, name, model, message):
+    write_eval_inputs(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        run_stage(load_stage("evaluate").main, argv(tmp_path, name, model and tmp_path / model))
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 1 and len(err.strip().splitlines()) == 1
+    assert re.search(message, err)
+    assert not (tmp_path / "metrics").exists()

@@ -1,0 +1,80 @@
+"""stages/ngram.py: model, ARPA and metrics from the encoded splits; `dvc repro ngram@kn4` on the tiny profile."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+
+import numpy as np
+import pytest
+
+from charlm.data.vocab import Vocab, load_vocab, save_vocab
+from charlm.errors import CharlmError
+from charlm.lm import load_lm
+from charlm.ngram.arpa import arpa_log10_prob, arpa_words, parse_arpa
+from helpers import REPO, TINY_PARAMS
+from ngram_fixtures import char_vocab, clean_text, encode
+
+
+def load_stage():
+    spec = importlib.util.spec_from_file_location("stage_ngram", REPO / "stages" / "ngram.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def write_inputs(root):
+    text = clean_text(600, seed=21)
+    vocab = Vocab("char", char_vocab(text))
+    save_vocab(vocab, root / "data" / "vocab.json")
+    for split, part in (("train", text[:2500]), ("val", text[2500:3000])):
+        np.save(root / "data" / f"{split}.npy", encode(part, vocab.tokens).astype(np.uint8))
+    return vocab
+
+
+def run(root, name):
+    load_stage().main(["--params", str(TINY_PARAMS), "--name", name, "--data", str(root / "data"),
+                       "--vocab", str(root / "data" / "vocab.json"), "--model", str(root / f"ngram-{name}.npz"),
+                       "--arpa", str(root / f"ngram-{name}.arpa"), "--metrics", str(root / f"ngram-{name}.json")])
+
+
+def test_stage_writes_model_arpa_and_metrics(tmp_path):
+    (tmp_path / "data").mkdir()
+    vocab = write_inputs(tmp_path)
+    run(tmp_path, "kn4")
+    metrics = json.loads((tmp_path / "ngram-kn4.json").read_text())
+    assert metrics["smoothing"] == "kneser_ney" and metrics["order"] == 4
+    assert set(metrics["ngrams"]) == {"1", "2", "3", "4"} and set(metrics["discounts"]) == {"1", "2", "3", "4"}
+    assert 1 < metrics["val_bpc"] < math.log2(len(vocab)) and metrics["fit_seconds"] >= 0
+
+    lm = load_lm(tmp_path / "ngram-kn4.npz", vocab)
+    val = np.load(tmp_path / "data" / "val.npy")
+    assert lm.token_nll(val).mean() / math.log(2) == pytest.approx(metrics["val_bpc"], rel=1e-12)
+    arpa, words = parse_arpa(tmp_path / "ngram-kn4.arpa"), arpa_words(vocab.tokens)
+    assert arpa_log10_prob(arpa, [words[i] for i in val[:3]], words[val[3]]) == pytest.approx(
+        -lm.token_nll(val[:4])[-1] / math.log(10), abs=2e-6)
+
+    model_bytes, arpa_bytes = (tmp_path / "ngram-kn4.npz").read_bytes(), (tmp_path / "ngram-kn4.arpa").read_bytes()
+    run(tmp_path, "kn4")   # fit time differs between runs; the model and ARPA files must not
+    assert (tmp_path / "ngram-kn4.npz").read_bytes() == model_bytes
+    assert (tmp_path / "ngram-kn4.arpa").read_bytes() == arpa_bytes
+
+
+def test_an_unknown_name_is_refused(tmp_path):
+    (tmp_path / "data").mkdir()
+    write_inputs(tmp_path)
+    with pytest.raises(CharlmError, match="ngram.kn9: no such entry in params.yaml"):
+        run(tmp_path, "kn9")
+
+
+@pytest.mark.e2e
+def test_dvc_repro_ngram_stage(tiny_repo):
+    tiny_repo.dvc("repro", "ngram@kn4")
+    root = tiny_repo.root
+    metrics = json.loads((root / "metrics" / "train" / "ngram-kn4.json").read_text())
+    assert math.isfinite(metrics["val_bpc"]) and metrics["order"] == 4
+    assert parse_arpa(root / "models" / "ngram-kn4.arpa")[4]
+    vocab = load_vocab(root / "data" / "processed" / "vocab.json")
+    lm = load_lm(root / "models" / "ngram-kn4.npz", vocab)
+    assert len(lm.generate(list(vocab.encode("the whale")), 20, greedy=True)) == 20
+    assert "ngram@kn4" not in tiny_repo.stale_stages()

@@ -1,0 +1,81 @@
+"""End to end on the tiny profile: the full pipeline, what an edit reruns, and what `dvc metrics diff` shows."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from charlm.report.charts import CHART_FILES
+from helpers import REPO, TINY_BOOKS, make_tiny_repo, serve_books
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    """A tiny repo after one full `dvc repro`, committed; tests below edit it in this order."""
+    server = serve_books(TINY_BOOKS)
+    try:
+        tiny = make_tiny_repo(tmp_path_factory.mktemp("pipeline") / "repo", f"{server.url}/{{id}}.txt",
+                              books=TINY_BOOKS)
+        tiny.dvc("repro")
+        tiny.run("git", "add", "-A")
+        tiny.run("git", "commit", "-q", "-m", "first run")
+        yield tiny
+    finally:
+        server.stop()
+
+
+def ran(proc) -> set[str]:
+    return set(re.findall(r"Running stage '([^']+)'", proc.stdout))
+
+
+def test_full_repro_writes_every_model_and_is_up_to_date(repo):
+    params = repo.params
+    names = [*params["models"], *params["ngram"]]
+    for name in names:
+        metrics = json.loads((repo.root / "metrics" / "eval" / f"{name}.json").read_text())
+        assert metrics["test.bpc_ci_low"] <= metrics["test.bpc"] <= metrics["test.bpc_ci_high"], name
+        assert ("backward.test.bpc" in metrics) == (name == "bilstm"), name
+    for chart in CHART_FILES:
+        assert (repo.root / "plots" / chart).stat().st_size > 0
+    report = (repo.root / "reports" / "report.md").read_text()
+    assert all(f"| `{name}` |" in report for name in names)
+    summary = json.loads((repo.root / "metrics" / "summary.json").read_text())
+    assert sorted(m["rank"] for m in summary["models"].values()) == list(range(1, len(names) + 1))
+    assert repo.stale_stages() == set()
+
+
+def test_dvc_plots_overlay_every_architecture(repo):
+    shown = json.loads(repo.dvc("plots", "show", "--json").stdout)["data"]
+    for plot_id in ("val_bpc", "train_loss"):
+        values = shown[plot_id][0]["content"]["data"]["values"]
+        assert {v["filename"].split("/")[0] for v in values} == set(repo.params["models"]), plot_id
+    assert {f"plots/{chart}" for chart in CHART_FILES} <= set(shown)
+
+
+def test_editing_prefixes_reruns_no_training(repo):
+    original = repo.params
+    repo.edit_params(**{"evaluate.prefixes": ["alice was"]})
+    try:
+        stale = repo.stale_stages()
+        assert not {s for s in stale if s.startswith(("train@", "ngram@"))}
+        assert {f"evaluate@{m}" for m in original["models"]} <= stale
+        assert {f"evaluate_ngram@{m}" for m in original["ngram"]} <= stale
+    finally:
+        repo.set_params(original)
+    assert repo.stale_stages() == set()
+
+
+def test_editing_one_model_reruns_and_changes_only_that_model(repo):
+    repo.edit_params(**{"models.gru.hidden_size": 8})
+    assert repo.stale_stages() == {"train@gru", "plot"}   # evaluate@gru follows once its model changes
+    assert ran(repo.dvc("repro")) == {"train@gru", "evaluate@gru", "plot"}
+
+    diff = json.loads(repo.dvc("metrics", "diff", "--json").stdout)
+    changed = {path: set(keys) for path, keys in diff.get("diff", diff).items() if keys}
+    assert set(changed) <= {"metrics/eval/gru.json", "metrics/train/gru.json", "metrics/summary.json"}
+    assert "test.bpc" in changed["metrics/eval/gru.json"]
+    # The summary may re-rank others, but no other model's numbers change.
+    assert all(k.startswith(("models.gru.", "best.")) or k.endswith(".rank") for k in changed["metrics/summary.json"])

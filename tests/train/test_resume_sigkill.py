@@ -1,0 +1,113 @@
+"""Resume after a real SIGKILL: rerunning the stage reaches bit-identical weights, metrics and curves.
+
+Each test kills a real `stages/train.py` process: once partway through training, once in the middle
+of writing a resume checkpoint. Timings (wall time, tokens/s) are the only outputs allowed to differ.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers import REPO, tool_env
+from trainkit import run_stage, stage_command, tiny_corpus, tiny_params
+
+pytestmark = pytest.mark.slow
+NAME = "bilstm"   # two directions, two layers, dropout: the most state to restore
+TIMING = {"wall_time_s", "tokens_per_s"}
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("resume")
+    data, _ = tiny_corpus(root / "data")
+    params = tiny_params(root / "params.yaml", train={"max_tokens": 9000, "eval_every_tokens": 1000},
+                         bilstm={"dropout": 0.1})
+    reference = root / "reference"
+    run_stage(stage_command(root, NAME, params, data, reference), root)
+    return root, data, params, reference
+
+
+def _kill_when(cmd: list[str], cwd: Path, marker: str, count: int) -> str:
+    """Start `cmd`, SIGKILL it once `marker` has started `count` stdout lines; returns what it printed."""
+    env = {**tool_env(), "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    seen, lines = 0, []
+    for line in proc.stdout:
+        lines.append(line)
+        seen += line.startswith(marker)
+        if seen >= count:
+            os.kill(proc.pid, signal.SIGKILL)
+            break
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, f"the run ended before the kill point:\n{''.join(lines)}"
+    return "".join(lines)
+
+
+def _assert_same_outputs(out: Path, reference: Path) -> None:
+    assert (out / f"{NAME}.pt").read_bytes() == (reference / f"{NAME}.pt").read_bytes()
+    metrics = [json.loads((d / f"{NAME}.json").read_text()) for d in (out, reference)]
+    assert [{k: v for k, v in m.items() if k not in TIMING} for m in metrics] == \
+           [{k: v for k, v in metrics[1].items() if k not in TIMING}] * 2
+    curves = sorted(p.relative_to(reference / "live") for p in (reference / "live").rglob("*.tsv"))
+    assert curves == sorted(p.relative_to(out / "live") for p in (out / "live").rglob("*.tsv"))
+    for curve in curves:
+        if curve.name != "tokens_per_s.tsv":
+            assert (out / "live" / curve).read_text() == (reference / "live" / curve).read_text(), curve
+
+
+def _eval_tokens(line: str) -> int:
+    return int(line.split()[4].replace(",", ""))   # "<name> step S tokens N ..."
+
+
+def _first_eval_tokens(stdout: str) -> int:
+    return _eval_tokens(next(line for line in stdout.splitlines() if line.startswith(f"{NAME} step")))
+
+
+def test_sigkill_partway_then_rerun_matches_an_unbroken_run(setup):
+    root, data, params, reference = setup
+    out = root / "killed"
+    printed = _kill_when(stage_command(root, NAME, params, data, out), root, f"{NAME} step", 3)
+    third_eval = _eval_tokens(printed.splitlines()[-1])
+    assert not (out / f"{NAME}.pt").exists() and (out / f"{NAME}.resume.pt").exists()
+    rerun = run_stage(stage_command(root, NAME, params, data, out), root)
+    assert _first_eval_tokens(rerun.stdout) > third_eval          # it continued; it did not start over
+    _assert_same_outputs(out, reference)
+
+
+_SLOW_WRITER = """
+import runpy, sys, time
+import charlm.models.checkpoint as checkpoint
+from charlm.io import atomic_path
+real, writes = checkpoint.atomic_write, []
+def half_then_hang(path, data):
+    if str(path).endswith(".resume.pt"):
+        writes.append(path)
+        if len(writes) == 3:                      # the third checkpoint: write half of it, then get killed
+            with atomic_path(path) as tmp:
+                with open(tmp, "wb") as f:
+                    f.write(data[: len(data) // 2])
+                    f.flush()
+                print("HALF-WRITTEN", flush=True)
+                time.sleep(600)
+    real(path, data)
+checkpoint.atomic_write = half_then_hang
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def test_sigkill_while_writing_a_checkpoint_keeps_the_previous_one(setup):
+    root, data, params, reference = setup
+    out = root / "killed_mid_write"
+    cmd = stage_command(root, NAME, params, data, out)
+    _kill_when([sys.executable, "-c", _SLOW_WRITER, *cmd[1:]], root, "HALF-WRITTEN", 1)
+    assert list(out.glob(f".{NAME}.resume.pt.*.tmp")), "the kill should have left a half-written temp file"
+    rerun = run_stage(cmd, root)
+    assert 3000 <= _first_eval_tokens(rerun.stdout) < 4000   # resumed from the 2nd checkpoint: the 3rd eval is next
+    _assert_same_outputs(out, reference)

@@ -1,0 +1,84 @@
+"""stages/train.py in-process: outputs, one-line errors for bad input, stale resume checkpoints ignored."""
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from charlm.errors import CharlmError
+from charlm.models.checkpoint import MODEL_FORMAT, load_checkpoint
+from helpers import REPO
+from trainkit import tiny_corpus, tiny_params
+
+_spec = importlib.util.spec_from_file_location("train_stage", REPO / "stages" / "train.py")
+stage = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(stage)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return tiny_corpus(tmp_path_factory.mktemp("data"))[0]
+
+
+def _argv(tmp_path, data, params, name="gru", out="out"):
+    out = tmp_path / out
+    return ["--params", str(params), "--name", name, "--data", str(data), "--vocab", str(data / "vocab.json"),
+            "--model", str(out / "m.pt"), "--resume", str(out / "r.pt"), "--metrics", str(out / "m.json"),
+            "--live", str(out / "live")]
+
+
+def test_outputs_model_metrics_and_curves(tmp_path, data):
+    params = tiny_params(tmp_path / "p.yaml", train={"max_tokens": 2500, "eval_every_tokens": 1000})
+    stage.main(_argv(tmp_path, data, params, "bilstm"))
+    out = tmp_path / "out"
+    metrics = json.loads((out / "m.json").read_text())
+    assert set(metrics["val_bpc_by_direction"]) == {"forward", "backward"}
+    assert metrics["evaluations"] == 3 and metrics["tokens_seen"] <= 2500 and metrics["num_parameters"] > 0
+    assert metrics["best_val_bpc"] == min(float(line.split("\t")[1])
+                                          for line in (out / "live/plots/metrics/val/bpc.tsv").read_text().splitlines()[1:])
+    model = load_checkpoint(out / "m.pt", MODEL_FORMAT)
+    assert model["params"]["arch"] == "bilstm"
+    assert not {"tokens_per_s", "elapsed_s"} & set(model["summary"])   # model files stay byte-identical
+
+
+def test_a_finished_run_is_not_repeated_and_a_stale_checkpoint_is_ignored(tmp_path, data, capsys):
+    params = tiny_params(tmp_path / "p.yaml", train={"max_tokens": 1500})
+    stage.main(_argv(tmp_path, data, params))
+    first = (tmp_path / "out" / "m.pt").read_bytes()
+    capsys.readouterr()
+    stage.main(_argv(tmp_path, data, params))            # same params: replays the finished checkpoint
+    assert "step" not in capsys.readouterr().out and (tmp_path / "out" / "m.pt").read_bytes() == first
+    params = tiny_params(tmp_path / "p.yaml", train={"max_tokens": 1500, "lr": 0.02})
+    stage.main(_argv(tmp_path, data, params))
+    captured = capsys.readouterr()
+    assert "is from another run" in captured.err and "gru step" in captured.out
+    assert (tmp_path / "out" / "m.pt").read_bytes() != first
+
+
+@pytest.mark.parametrize("train, message", [
+    ({"batch_size": 256, "num_steps": 128}, r"train split: \d+ tokens is shorter than one batch \(batch_size 256 × num_steps 128"),
+    ({"lr": -1.0}, r"train.lr: must be > 0, got -1.0"),
+    ({"batch_size": 0}, r"train.batch_size: must be > 0, got 0"),
+])
+def test_bad_input_is_one_clear_line(tmp_path, data, train, message):
+    params = tiny_params(tmp_path / "p.yaml", train=train)
+    with pytest.raises(CharlmError, match=message) as err:
+        stage.main(_argv(tmp_path, data, params))
+    assert "\n" not in str(err.value)
+    assert not (tmp_path / "out" / "m.pt").exists()
+
+
+def test_unknown_model_name_and_out_of_vocab_ids(tmp_path, data):
+    params = tiny_params(tmp_path / "p.yaml")
+    with pytest.raises(CharlmError, match=r"models.transformer: no such model \(defined: bilstm, deep_lstm, gru, lstm, rnn\)"):
+        stage.main(_argv(tmp_path, data, params, name="transformer"))
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for name in ("vocab.json", "val.npy"):
+        (bad / name).write_bytes((data / name).read_bytes())
+    np.save(bad / "train.npy", np.array([0, 1, 250], dtype=np.uint8))
+    with pytest.raises(CharlmError, match=r"train.npy: token id 250 outside a vocabulary of"):
+        stage.main(_argv(tmp_path, bad, params))
