@@ -18,7 +18,7 @@ def main(argv=None) -> None:
     parser.add_argument("--data", required=True, help="folder with train.npy and val.npy")
     parser.add_argument("--vocab", required=True)
     parser.add_argument("--model", required=True, help="output: best checkpoint by val bpc")
-    parser.add_argument("--resume", required=True, help="resume checkpoint (kept between runs)")
+    parser.add_argument("--resume", required=True, help="resume checkpoint (kept until the run completes)")
     parser.add_argument("--metrics", required=True)
     parser.add_argument("--live", required=True, help="DVCLive folder")
     args = parser.parse_args(argv)
@@ -29,6 +29,8 @@ def main(argv=None) -> None:
     fitted = fit(params, args.name, vocab, train_ids, val_ids, resume_path=args.resume, live_dir=args.live)
     save_checkpoint(args.model, fitted.model_file)
     write_json(args.metrics, fitted.metrics)
+    # Only now is the run complete; a kill before this line resumes from the last evaluation instead.
+    Path(args.resume).unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import REPO, tool_env
+from helpers import tool_env
 from trainkit import run_stage, stage_command, tiny_corpus, tiny_params
 
 pytestmark = pytest.mark.slow

@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from charlm.errors import CharlmError
 from charlm.models.checkpoint import MODEL_FORMAT, load_checkpoint
@@ -44,18 +43,29 @@ def test_outputs_model_metrics_and_curves(tmp_path, data):
     assert not {"tokens_per_s", "elapsed_s"} & set(model["summary"])   # model files stay byte-identical
 
 
-def test_a_finished_run_is_not_repeated_and_a_stale_checkpoint_is_ignored(tmp_path, data, capsys):
+def test_a_finished_run_drops_its_checkpoint_and_a_stale_one_is_ignored(tmp_path, data, capsys):
+    from charlm.data.vocab import load_vocab
+    from charlm.params import load_params
+    from charlm.train.data import load_split
+    from charlm.train.run import fit
+
     params = tiny_params(tmp_path / "p.yaml", train={"max_tokens": 1500})
     stage.main(_argv(tmp_path, data, params))
     first = (tmp_path / "out" / "m.pt").read_bytes()
+    assert not (tmp_path / "out" / "r.pt").exists()      # complete: nothing left to resume
+    stage.main(_argv(tmp_path, data, params))
+    assert (tmp_path / "out" / "m.pt").read_bytes() == first   # a fresh rerun is bit-identical
+
+    # A checkpoint left by a run with other params (lr) must not be continued.
+    vocab = load_vocab(data / "vocab.json")
+    ids = [load_split(data / f"{split}.npy", len(vocab)) for split in ("train", "val")]
+    fit(load_params(tiny_params(tmp_path / "other.yaml", train={"max_tokens": 1500, "lr": 0.02})), "gru", vocab,
+        *ids, resume_path=tmp_path / "out" / "r.pt")
     capsys.readouterr()
-    stage.main(_argv(tmp_path, data, params))            # same params: replays the finished checkpoint
-    assert "step" not in capsys.readouterr().out and (tmp_path / "out" / "m.pt").read_bytes() == first
-    params = tiny_params(tmp_path / "p.yaml", train={"max_tokens": 1500, "lr": 0.02})
     stage.main(_argv(tmp_path, data, params))
     captured = capsys.readouterr()
     assert "is from another run" in captured.err and "gru step" in captured.out
-    assert (tmp_path / "out" / "m.pt").read_bytes() != first
+    assert (tmp_path / "out" / "m.pt").read_bytes() == first
 
 
 @pytest.mark.parametrize("train, message", [

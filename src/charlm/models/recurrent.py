@@ -27,8 +27,8 @@ class RecurrentLM(nn.Module):
             # N(0, 1) (the default) makes tied logits large at step 0; ±0.1 starts the loss near ln V.
             nn.init.uniform_(embedding.weight, -0.1, 0.1)
         self.embedding = embedding
-        self.rnn = CELLS[cell](input_size, hidden_size, num_layers, batch_first=True,
-                               dropout=dropout if num_layers > 1 else 0.0)
+        # Time-major inside (as cuDNN and oneDNN store sequences): batch_first would copy in and out.
+        self.rnn = CELLS[cell](input_size, hidden_size, num_layers, dropout=dropout if num_layers > 1 else 0.0)
         self.drop = nn.Dropout(dropout)
         if cell == "lstm":
             # Forget-gate bias 1 (Jozefowicz et al. 2015): gradients flow through c from the first step.
@@ -45,12 +45,13 @@ class RecurrentLM(nn.Module):
 
     def forward(self, tokens: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
         """Logits (B, T, V) for the next token at every position, and the state after the last one."""
+        steps = tokens.T                                     # (T, B)
         if self.one_hot:
-            x = F.one_hot(tokens, self.vocab_size).float()   # (B, T, V)
+            x = F.one_hot(steps, self.vocab_size).float()    # (T, B, V)
         else:
-            x = self.drop(self.embedding(tokens))            # (B, T, E)
-        y, state = self.rnn(x, state)                        # (B, T, H)
-        return self.decoder(self.drop(y)), state
+            x = self.drop(self.embedding(steps))             # (T, B, E)
+        y, state = self.rnn(x, state)                        # (T, B, H)
+        return self.decoder(self.drop(y)).transpose(0, 1), state   # (B, T, V), a view
 
     def directions(self) -> list[tuple[nn.Module, bool]]:
         """The causal LMs this model trains, with whether each reads the text reversed: here just itself."""

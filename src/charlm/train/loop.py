@@ -16,6 +16,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from charlm.errors import CharlmError
 from charlm.models.scoring import direction_tokens, stream_nll
 from charlm.params import TrainParams
 from charlm.train.batches import carries_state, check_length, epoch_starts, gather_batch
@@ -73,7 +74,7 @@ def train(model: nn.Module, train_tokens: torch.Tensor, val_tokens: torch.Tensor
     directions = model.directions()
     check_length(train_tokens.numel(), p.batch_size, p.num_steps, "train")
     if val_tokens.numel() < 2:
-        raise ValueError("val split: needs at least 2 tokens")
+        raise CharlmError(f"val split: {val_tokens.numel()} tokens; validation needs at least 2")
     streams = [direction_tokens(train_tokens.long(), reverse).to(device) for _, reverse in directions]
     optimizer = make_optimizer(model, p)
     generator = torch.Generator()

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import sys
 
 import torch
 
@@ -31,7 +33,20 @@ def setup_runtime(p: TrainParams, device: torch.device) -> None:
 
 
 def autocast(device: torch.device) -> contextlib.AbstractContextManager:
-    """bf16 autocast on CUDA (no loss scaling needed, unlike fp16); full fp32 on the CPU."""
-    if device.type == "cuda":
+    """bf16 autocast on CUDA (no loss scaling needed, unlike fp16) when its RNN kernels take bf16; else fp32."""
+    if device.type == "cuda" and _bf16_rnn_works(device):
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+
+@functools.cache
+def _bf16_rnn_works(device: torch.device) -> bool:
+    # cuDNN accepts bf16 RNN inputs only from 9.13; older stacks raise, and fp32 is the safe fallback.
+    try:
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            rnn = torch.nn.LSTM(4, 4, batch_first=True).to(device)
+            rnn(torch.zeros(1, 2, 4, device=device))[0].float().sum().backward()
+        return True
+    except RuntimeError as e:
+        print(f"note: bf16 autocast disabled, training in fp32 ({str(e).splitlines()[0]})", file=sys.stderr)
+        return False
