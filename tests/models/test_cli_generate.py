@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import sys
 
 import pytest
 
@@ -10,8 +9,7 @@ from charlm.cli import generate, main
 from charlm.data.vocab import load_vocab, save_vocab
 from charlm.lm import load_lm
 
-sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1] / "models"))
-from modelkit import saved_model  # noqa: E402
+from modelkit import saved_model
 
 
 @pytest.fixture
