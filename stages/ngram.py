@@ -1,8 +1,13 @@
-"""Stage ngram@<name>: fit one n-gram baseline, and write its model (.npz), ARPA export and metrics."""
+"""Stage ngram@<name>: fit one n-gram baseline, and write its model (.npz), ARPA export and metrics.
+
+The metrics file is a DVC output and must be byte-identical on every rerun, so the fit time goes to a
+separate runtime log (--runtime), which is not an output: `dvc metrics show metrics/runtime` reads it.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
+from charlm.data.corpus import load_split
 from charlm.data.vocab import load_vocab
 from charlm.io import write_json
 from charlm.ngram.arpa import write_arpa
@@ -10,7 +15,6 @@ from charlm.ngram.run import train_ngram
 from charlm.ngram.store import save_ngram_model
 from charlm.params import load_params
 from charlm.stage import run_stage, stage_parser
-from charlm.train.data import load_split
 
 
 def main(argv=None) -> None:
@@ -20,7 +24,8 @@ def main(argv=None) -> None:
     parser.add_argument("--vocab", required=True)
     parser.add_argument("--model", required=True, help="output: the model as .npz")
     parser.add_argument("--arpa", required=True, help="output: the model as an ARPA file")
-    parser.add_argument("--metrics", required=True)
+    parser.add_argument("--metrics", required=True, help="output: fit and val metrics (no timings)")
+    parser.add_argument("--runtime", required=True, help="this run's fit time and speed (not a DVC output)")
     args = parser.parse_args(argv)
 
     params = load_params(args.params)
@@ -30,6 +35,7 @@ def main(argv=None) -> None:
     save_ngram_model(args.model, fitted.model, vocab.fingerprint)
     write_arpa(args.arpa, fitted.model, vocab.tokens)
     write_json(args.metrics, fitted.metrics)
+    write_json(args.runtime, fitted.runtime)
 
 
 if __name__ == "__main__":

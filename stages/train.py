@@ -1,15 +1,20 @@
-"""Stage train@<name>: train one neural LM, resuming a killed run, and write its model, metrics and curves."""
+"""Stage train@<name>: train one neural LM, resuming a killed run, and write its model, metrics and curves.
+
+Runs as one process (`python stages/train.py ...`) or as a DDP job (`torchrun --nproc_per_node N
+stages/train.py ...`, see charlm.train.distributed); either way only rank 0 writes files.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
+from charlm.data.corpus import load_split
 from charlm.data.vocab import load_vocab
 from charlm.io import write_json
 from charlm.models.checkpoint import save_checkpoint
 from charlm.params import load_params
 from charlm.stage import run_stage, stage_parser
-from charlm.train.data import load_split
-from charlm.train.run import fit
+from charlm.train.distributed import session
+from charlm.train.run import fit, train_params
 
 
 def main(argv=None) -> None:
@@ -21,16 +26,21 @@ def main(argv=None) -> None:
     parser.add_argument("--resume", required=True, help="resume checkpoint (kept until the run completes)")
     parser.add_argument("--metrics", required=True)
     parser.add_argument("--live", required=True, help="DVCLive folder")
+    parser.add_argument("--runtime", required=True, help="timings log (not a DVC output: it differs run to run)")
     args = parser.parse_args(argv)
 
     params = load_params(args.params)
     vocab = load_vocab(args.vocab)
     train_ids, val_ids = (load_split(Path(args.data) / f"{split}.npy", len(vocab)) for split in ("train", "val"))
-    fitted = fit(params, args.name, vocab, train_ids, val_ids, resume_path=args.resume, live_dir=args.live)
-    save_checkpoint(args.model, fitted.model_file)
-    write_json(args.metrics, fitted.metrics)
-    # Only now is the run complete; a kill before this line resumes from the last evaluation instead.
-    Path(args.resume).unlink(missing_ok=True)
+    with session(train_params(params, args.name).device) as dist:
+        fitted = fit(params, args.name, vocab, train_ids, val_ids, resume_path=args.resume, live_dir=args.live,
+                     dist=dist)
+    if dist.is_main:
+        save_checkpoint(args.model, fitted.model_file)
+        write_json(args.metrics, fitted.metrics)
+        write_json(args.runtime, fitted.runtime)
+        # Only now is the run complete; a kill before this line resumes from the last evaluation instead.
+        Path(args.resume).unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """`charlm generate`: continue a prefix with any trained model (neural .pt or n-gram .npz).
+`charlm profile <name>`: the `-S` overrides of profiles/<name>.yaml, validated, for `dvc exp run`.
 
     charlm generate --model models/lstm.pt --vocab data/processed/vocab.json --prefix "it was a dark" --length 200
     charlm generate ... --temperature 0.8 --top-k 5 --seed 1      # seeded sampling (the default mode)
@@ -16,6 +17,7 @@ from typing import Sequence
 from charlm.data.vocab import load_vocab
 from charlm.errors import CharlmError
 from charlm.lm import load_lm
+from charlm.profiles import profile_args, shell_words
 from charlm.stage import run_stage
 
 
@@ -56,11 +58,18 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--temperature", type=float, default=None, help="sampling temperature (default 1.0)")
     gen.add_argument("--top-k", type=int, default=None, help="sample among the k likeliest (default 0 = all)")
     gen.add_argument("--seed", type=int, default=0)
+    prof = commands.add_parser("profile", help="print a params profile as `dvc exp run -S` arguments",
+                               description="charlm profile gpu | xargs dvc exp run -n gpu")
+    prof.add_argument("name", help="a file profiles/<name>.yaml")
+    prof.add_argument("--params", default="params.yaml", help="the params file the profile must fit")
     return parser
 
 
 def _main(argv: Sequence[str] | None) -> None:
     args = _parser().parse_args(argv)
+    if args.command == "profile":
+        print(shell_words(profile_args(args.name, args.params)))
+        return
     if args.greedy and (args.temperature is not None or args.top_k is not None):
         raise CharlmError("--greedy: takes no --temperature or --top-k (those configure sampling)")
     print(generate(args.model, args.vocab, args.prefix, args.length, greedy=args.greedy,

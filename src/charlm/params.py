@@ -97,6 +97,7 @@ Schedule = Literal["constant", "cosine", "plateau"]
 
 @dataclass(frozen=True)
 class TrainParams:
+    launcher: str                 # the train stage's command prefix: "python", or "torchrun ... " for DDP
     device: Literal["auto", "cpu", "cuda"]
     seed: int
     threads: int                  # torch intra-op threads; 0 = torch's default
@@ -118,6 +119,7 @@ class TrainParams:
     patience: int                 # early stopping after N evaluations without improvement; 0 = off
 
     def __post_init__(self):
+        _check(self.launcher.strip() != "", "launcher", 'must not be empty (use "python")')
         _check(self.lr > 0, "lr", f"must be > 0, got {self.lr}")
         _check(self.weight_decay >= 0, "weight_decay", f"must be >= 0, got {self.weight_decay}")
         _check(all(0 <= b < 1 for b in self.betas), "betas", f"must be in [0, 1), got {list(self.betas)}")
@@ -132,8 +134,21 @@ class TrainParams:
 
 
 # --------------------------------------------------------------------------------------- models
+class ModelParams:
+    """Base of every `models.<name>` entry; its `arch` picks the subclass (ARCH_PARAMS)."""
+    arch: str
+    train: dict                   # overrides merged over the shared `train` section
+
+    def check_train(self, train: TrainParams) -> None:
+        """Cross-checks between the model and its merged train params (ParamsError keyed under `train`)."""
+
+    def label(self) -> str:
+        """A short size description for tables, e.g. `lstm 1×256`."""
+        raise NotImplementedError
+
+
 @dataclass(frozen=True)
-class RecurrentParams:
+class RecurrentParams(ModelParams):
     """rnn / gru / lstm: one causal LM. bilstm: a forward and a backward LSTM LM (ELMo-style)."""
     arch: str
     num_layers: int
@@ -142,7 +157,7 @@ class RecurrentParams:
     input: Literal["embedding", "one_hot"]
     dropout: float
     tie_weights: bool             # share input embedding and softmax (needs embedding_size == hidden_size)
-    train: dict                   # overrides merged over the shared `train` section
+    train: dict
 
     def __post_init__(self):
         _check(self.num_layers > 0, "num_layers", f"must be > 0, got {self.num_layers}")
@@ -154,14 +169,49 @@ class RecurrentParams:
             _check(self.embedding_size == self.hidden_size, "tie_weights",
                    f"needs embedding_size == hidden_size, got {self.embedding_size} and {self.hidden_size}")
 
+    def label(self) -> str:
+        return f"{self.arch} {self.num_layers}×{self.hidden_size}"
+
+
+@dataclass(frozen=True)
+class TransformerParams(ModelParams):
+    """transformer: a causal pre-LN Transformer LM (src/charlm/models/transformer.py)."""
+    arch: str
+    d_model: int
+    n_layers: int
+    n_heads: int
+    context: int                  # tokens per attention window (learned positions 0 .. context-1)
+    stride: int                   # scoring: new tokens per window, so each sees >= context - stride before it
+    dropout: float
+    train: dict
+
+    def __post_init__(self):
+        for name in ("d_model", "n_layers", "n_heads"):
+            _check(getattr(self, name) > 0, name, f"must be > 0, got {getattr(self, name)}")
+        _check(self.d_model % self.n_heads == 0, "n_heads",
+               f"must divide d_model ({self.d_model}), got {self.n_heads}")
+        _check(self.context >= 2, "context", f"must be >= 2, got {self.context}")
+        _check(1 <= self.stride < self.context, "stride", f"must be in 1..context-1 ({self.context - 1}), "
+                                                           f"got {self.stride}")
+        _check(0 <= self.dropout < 1, "dropout", f"must be in [0, 1), got {self.dropout}")
+
+    def check_train(self, train: TrainParams) -> None:
+        # A longer training row would need windows the model never reads as a whole; say so up front.
+        _check(train.num_steps <= self.context, "train.num_steps",
+               f"must be <= context ({self.context}) for a transformer, got {train.num_steps}")
+
+    def label(self) -> str:
+        return f"{self.arch} {self.n_layers}×{self.d_model}"
+
 
 # The model registry's parameter side: arch name -> params class. `charlm.models.build_model`
 # holds the builders for the same names (a test checks the two agree).
-ARCH_PARAMS: dict[str, type] = {
+ARCH_PARAMS: dict[str, type[ModelParams]] = {
     "rnn": RecurrentParams,
     "gru": RecurrentParams,
     "lstm": RecurrentParams,
     "bilstm": RecurrentParams,
+    "transformer": TransformerParams,
 }
 
 
@@ -220,7 +270,7 @@ class Params:
     preprocess: PreprocessParams
     vocab: VocabParams
     train: TrainParams
-    models: dict[str, RecurrentParams]   # parsed per entry through ARCH_PARAMS[arch]
+    models: dict[str, ModelParams]       # parsed per entry through ARCH_PARAMS[arch]
     ngram: dict[str, NgramParams]
     evaluate: EvaluateParams
 
@@ -238,7 +288,12 @@ class Params:
 
     def model_train(self, name: str) -> TrainParams:
         """The shared `train` section with `models.<name>.train` merged over it, validated."""
-        return _merge_train(self.train, self.models[name].train, f"models.{name}.train")
+        merged = _merge_train(self.train, self.models[name].train, f"models.{name}.train")
+        try:
+            self.models[name].check_train(merged)
+        except ParamsError as e:
+            raise ParamsError(f"models.{name}.{e}") from None
+        return merged
 
 
 # ----------------------------------------------------------------------------------- the loader
@@ -262,11 +317,17 @@ def parse_params(raw: object) -> Params:
     return _parse(raw, Params, "")
 
 
+# train keys that dvc.yaml itself reads, so one value must hold for every model.
+SHARED_ONLY = {"launcher": "dvc.yaml builds every train@ command from train.launcher"}
+
+
 def _merge_train(base: TrainParams, overrides: dict, key: str) -> TrainParams:
     merged = dataclasses.asdict(base)
     for name in overrides:
         if name not in merged:
             raise ParamsError(f"{key}.{name}: unknown key (valid: {', '.join(sorted(merged))})")
+        if name in SHARED_ONLY:
+            raise ParamsError(f"{key}.{name}: can only be set in the shared train section ({SHARED_ONLY[name]})")
     merged.update(overrides)
     return _parse(merged, TrainParams, key)
 
@@ -280,6 +341,11 @@ def _parse(value: object, tp: object, key: str):
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     where = key or "params"
 
+    if tp is ModelParams:
+        # `models.<name>` entries: the arch picks the params class (transformers have other fields).
+        if not isinstance(value, dict):
+            raise ParamsError(f"{where}: must be a mapping, got {type(value).__name__}")
+        return _parse_dataclass(value, _arch_class(value, key), key)
     if dataclasses.is_dataclass(tp):
         return _parse_dataclass(value, tp, key)
     if origin is Literal:
@@ -332,9 +398,6 @@ def _parse_dataclass(value: object, cls: type, key: str):
     where = key or "params"
     if not isinstance(value, dict):
         raise ParamsError(f"{where}: must be a mapping, got {type(value).__name__}")
-    if cls is RecurrentParams:
-        # `models.<name>` entries: the arch picks the params class (transformers have other fields).
-        cls = _arch_class(value, key)
     hints = typing.get_type_hints(cls)
     fields = [f for f in dataclasses.fields(cls) if f.init]
     names = {f.name for f in fields}

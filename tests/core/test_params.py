@@ -18,7 +18,7 @@ def raw():
 def test_default_and_tiny_params_validate():
     params = load_params(REPO / "params.yaml")
     assert [b.id for b in params.data.books] == [11, 120, 1342, 1661, 174, 2554, 2701, 43, 74, 84]
-    assert set(params.models) == {"rnn", "gru", "lstm", "deep_lstm", "bilstm"}
+    assert set(params.models) == {"rnn", "gru", "lstm", "deep_lstm", "bilstm", "transformer"}
     load_params(TINY_PARAMS)
 
 
@@ -30,7 +30,17 @@ def test_default_and_tiny_params_validate():
     (lambda r: r["models"]["gru"].update(hidden_sise=3), "models.gru.hidden_sise: unknown key"),
     (lambda r: r["models"]["gru"]["train"].update(lr=0), "models.gru.train.lr: must be > 0"),
     (lambda r: r["models"]["gru"]["train"].update(lrr=1), "models.gru.train.lrr: unknown key"),
-    (lambda r: r["models"]["gru"].update(arch="lstn"), "models.gru.arch: unknown arch 'lstn' (valid: bilstm, gru, lstm, rnn"),
+    (lambda r: r["models"]["gru"].update(arch="lstn"), "models.gru.arch: unknown arch 'lstn' (valid: bilstm, gru, lstm, rnn, transformer)"),
+    # the recipe's knobs: budgets must be positive, schedules are named, the launcher is shared
+    (lambda r: r["models"]["lstm"]["train"].update(max_tokens=0), "models.lstm.train.max_tokens: must be > 0"),
+    (lambda r: r["train"].update(warmup_tokens=-1), "train.warmup_tokens: must be >= 0"),
+    (lambda r: r["models"]["lstm"]["train"].update(schedule="onecycle"),
+     "models.lstm.train.schedule: must be one of constant, cosine, plateau; got 'onecycle'"),
+    (lambda r: r["models"]["lstm"]["train"].update(launcher="torchrun"),
+     "models.lstm.train.launcher: can only be set in the shared train section"),
+    (lambda r: r["train"].update(launcher=" "), "train.launcher: must not be empty"),
+    (lambda r: r["models"]["transformer"]["train"].update(num_steps=256),
+     "models.transformer.train.num_steps: must be <= context (128) for a transformer, got 256"),
     (lambda r: r["models"]["gru"].update(tie_weights=True), "models.gru.tie_weights: needs embedding_size == hidden_size"),
     (lambda r: r["preprocess"].update(val_fraction=0.6, test_fraction=0.5), "preprocess.val_fraction: val_fraction + test_fraction must be < 1"),
     (lambda r: r["preprocess"].update(test_fraction=-0.1), "preprocess.test_fraction: must be in (0, 1)"),
@@ -74,4 +84,4 @@ def test_load_params_names_the_file(tmp_path):
 
 
 def test_every_arch_has_a_params_class():
-    assert {"rnn", "gru", "lstm", "bilstm"} <= set(ARCH_PARAMS)
+    assert {"rnn", "gru", "lstm", "bilstm", "transformer"} <= set(ARCH_PARAMS)

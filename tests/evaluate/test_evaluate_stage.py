@@ -57,7 +57,7 @@ def test_stage_writes_metrics_and_samples(tmp_path, monkeypatch):
     ("kn4", "models/ngram-kn4.npz",
      r"error: model 'kn4' \(ngram.kn4 in params\) has no checkpoint at .*ngram-kn4.npz: run `dvc repro ngram@kn4`"),
     ("gpt", None,
-     r"error: 'gpt' is not a model in params \(models: rnn, gru, lstm, deep_lstm, bilstm; ngram: add3, kn4\)"),
+     r"error: 'gpt' is not a model in params \(models: rnn, gru, lstm, deep_lstm, bilstm, transformer; ngram: add3, kn4\)"),
 ])
 def test_missing_model_is_one_line_naming_it(tmp_path, capsys, name, model, message):
     write_eval_inputs(tmp_path)

@@ -1,7 +1,7 @@
 """Small model params for the model tests: every arch × input kind, sized to run in milliseconds."""
 from __future__ import annotations
 
-from charlm.params import ARCH_PARAMS, RecurrentParams
+from charlm.params import ARCH_PARAMS, RecurrentParams, TransformerParams
 
 VOCAB = 11
 
@@ -13,11 +13,18 @@ def small(arch: str, input: str = "embedding", tie: bool = False, layers: int = 
                              tie_weights=tie, train={})
 
 
+def small_transformer(context: int = 8, stride: int = 3, dropout: float = 0.0, layers: int = 2) -> TransformerParams:
+    # context 8 is shorter than the tests' sequences, so every test also crosses window boundaries.
+    return TransformerParams(arch="transformer", d_model=16, n_layers=layers, n_heads=2, context=context,
+                             stride=stride, dropout=dropout, train={})
+
+
 # (id, params): every arch, both input kinds, and weight tying.
 VARIANTS = [(f"{arch}-{kind}", small(arch, input, tie))
             for arch in ("rnn", "gru", "lstm", "bilstm")
             for kind, input, tie in (("embedding", "embedding", False), ("one_hot", "one_hot", False),
-                                     ("tied", "embedding", True))]
+                                     ("tied", "embedding", True))] + \
+           [("transformer", small_transformer()), ("transformer-stride1", small_transformer(stride=1))]
 
 
 def tiny_vocab():

@@ -4,9 +4,11 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import re
 
 import numpy as np
 import pytest
+import yaml
 
 from charlm.data.vocab import Vocab, load_vocab, save_vocab
 from charlm.errors import CharlmError
@@ -35,7 +37,14 @@ def write_inputs(root):
 def run(root, name):
     load_stage().main(["--params", str(TINY_PARAMS), "--name", name, "--data", str(root / "data"),
                        "--vocab", str(root / "data" / "vocab.json"), "--model", str(root / f"ngram-{name}.npz"),
-                       "--arpa", str(root / f"ngram-{name}.arpa"), "--metrics", str(root / f"ngram-{name}.json")])
+                       "--arpa", str(root / f"ngram-{name}.arpa"), "--metrics", str(root / f"ngram-{name}.json"),
+                       "--runtime", str(root / "runtime" / f"ngram-{name}.json")])
+
+
+def outputs(root, name) -> dict[str, bytes]:
+    """The files DVC tracks for ngram@<name> (the runtime log is deliberately not one of them)."""
+    return {f.name: f.read_bytes() for f in (root / f"ngram-{name}.npz", root / f"ngram-{name}.arpa",
+                                             root / f"ngram-{name}.json")}
 
 
 def test_stage_writes_model_arpa_and_metrics(tmp_path):
@@ -45,7 +54,9 @@ def test_stage_writes_model_arpa_and_metrics(tmp_path):
     metrics = json.loads((tmp_path / "ngram-kn4.json").read_text())
     assert metrics["smoothing"] == "kneser_ney" and metrics["order"] == 4
     assert set(metrics["ngrams"]) == {"1", "2", "3", "4"} and set(metrics["discounts"]) == {"1", "2", "3", "4"}
-    assert 1 < metrics["val_bpc"] < math.log2(len(vocab)) and metrics["fit_seconds"] >= 0
+    assert 1 < metrics["val_bpc"] < math.log2(len(vocab))
+    runtime = json.loads((tmp_path / "runtime" / "ngram-kn4.json").read_text())
+    assert set(runtime) == {"wall_time_s", "tokens_per_s"} and runtime["wall_time_s"] >= 0
 
     lm = load_lm(tmp_path / "ngram-kn4.npz", vocab)
     val = np.load(tmp_path / "data" / "val.npy")
@@ -54,10 +65,19 @@ def test_stage_writes_model_arpa_and_metrics(tmp_path):
     assert arpa_log10_prob(arpa, [words[i] for i in val[:3]], words[val[3]]) == pytest.approx(
         -lm.token_nll(val[:4])[-1] / math.log(10), abs=2e-6)
 
-    model_bytes, arpa_bytes = (tmp_path / "ngram-kn4.npz").read_bytes(), (tmp_path / "ngram-kn4.arpa").read_bytes()
-    run(tmp_path, "kn4")   # fit time differs between runs; the model and ARPA files must not
-    assert (tmp_path / "ngram-kn4.npz").read_bytes() == model_bytes
-    assert (tmp_path / "ngram-kn4.arpa").read_bytes() == arpa_bytes
+
+@pytest.mark.parametrize("name", ["kn4", "add3"])
+def test_rerun_gives_byte_identical_outputs(tmp_path, name):
+    """Fit time differs between runs; the model, ARPA and metrics files (DVC outputs) must not."""
+    (tmp_path / "data").mkdir()
+    write_inputs(tmp_path)
+    run(tmp_path, name)
+    first = outputs(tmp_path, name)
+    for f in (tmp_path / f"ngram-{name}.npz", tmp_path / f"ngram-{name}.arpa", tmp_path / f"ngram-{name}.json"):
+        f.unlink()   # a rerun must write them afresh, not leave the old bytes in place
+    run(tmp_path, name)
+    assert outputs(tmp_path, name) == first
+    assert not re.search(r"second|time|per_s", first[f"ngram-{name}.json"].decode())
 
 
 def test_an_unknown_name_is_refused(tmp_path):
@@ -78,3 +98,8 @@ def test_dvc_repro_ngram_stage(tiny_repo):
     lm = load_lm(root / "models" / "ngram-kn4.npz", vocab)
     assert len(lm.generate(list(vocab.encode("the whale")), 20, greedy=True)) == 20
     assert "ngram@kn4" not in tiny_repo.stale_stages()
+    # The fit time goes to the runtime log, which DVC does not track (its bytes change every run).
+    assert json.loads((root / "metrics" / "runtime" / "ngram-kn4.json").read_text())["wall_time_s"] >= 0
+    lock = yaml.safe_load((root / "dvc.lock").read_text())["stages"]["ngram@kn4"]
+    assert {out["path"] for out in lock["outs"]} == {"models/ngram-kn4.npz", "models/ngram-kn4.arpa",
+                                                     "metrics/train/ngram-kn4.json"}

@@ -12,13 +12,35 @@ from charlm.params import parse_params
 from fake_lm import BigramLM, write_eval_inputs
 from helpers import TINY_PARAMS
 
+EPOCH_TOKENS = 1600   # the fake training split's length in tokens
+# Why each fake neural run stopped (the train loop's stop_reason); unnamed models spend their budget.
+STOPS = {"lstm": "max_epochs", "deep_lstm": "patience"}
+
 
 def fake_params():
-    """The tiny profile with the two books that write_eval_inputs makes (ids 7 and 9)."""
+    """The tiny profile with the two books that write_eval_inputs makes (ids 7 and 9), per-model budgets
+    that differ from the shared one, and a transformer beside the recurrent models."""
     raw = yaml.safe_load(TINY_PARAMS.read_text())
     raw["data"]["books"] = [{"id": 7, "title": "The Seventh Book of Tests", "author": "T"},
                             {"id": 9, "title": "Nine", "author": "T"}]
+    raw["models"]["gru"]["train"] = {"max_tokens": 4321}
+    raw["models"]["deep_lstm"]["train"] = {"patience": 2}
+    raw["models"]["tf"] = {"arch": "transformer", "d_model": 16, "n_layers": 2, "n_heads": 2, "context": 32,
+                           "stride": 16, "dropout": 0.0, "train": {"max_tokens": 5000}}
     return parse_params(raw)
+
+
+def fake_run(params, name: str, num_parameters: int) -> dict:
+    """metrics/train/<name>.json with the keys charlm.train.run.train_metrics writes, consistent with params."""
+    p = params.model_train(name)
+    stop = STOPS.get(name, "max_tokens")
+    step = p.batch_size * p.num_steps
+    tokens = {"max_tokens": p.max_tokens // step * step, "max_epochs": p.max_epochs * EPOCH_TOKENS,
+              "patience": EPOCH_TOKENS + 3 * step}[stop]
+    assert tokens <= p.max_tokens, name   # a fake run must not overspend its budget either
+    return {"tokens_seen": tokens, "epochs": round(tokens / EPOCH_TOKENS, 3), "stop_reason": stop,
+            "best_tokens": tokens - (p.patience * step if stop == "patience" else 0),
+            "steps": tokens // step, "num_parameters": num_parameters}
 
 
 def write_fake_results(root, params) -> dict:
@@ -32,25 +54,24 @@ def write_fake_results(root, params) -> dict:
         neural = name in params.models
         directions = ("forward", "backward") if name == "bilstm" else ("forward",)
         # Models fitted on different amounts of text, so their scores differ.
-        lm = BigramLM(train[: len(train) * (i + 2) // 9], len(vocab), name=name, directions=directions)
-        write_json(dirs["eval"] / f"{name}.json", evaluate_lm(lm, splits, params.evaluate, len(vocab)))
+        lm = BigramLM(train[: len(train) * (i + 2) // 10], len(vocab), name=name, directions=directions)
+        evaluation = evaluate_lm(lm, splits, params.evaluate, len(vocab))
+        write_json(dirs["eval"] / f"{name}.json", evaluation)
         (dirs["samples"] / f"{name}.md").parent.mkdir(parents=True, exist_ok=True)
         (dirs["samples"] / f"{name}.md").write_text(
             samples_markdown(name, generate_samples(lm, vocab, params.evaluate), params.evaluate))
         # The keys each trainer writes (charlm.train.run.train_metrics, charlm.ngram.run.train_ngram).
         if neural:
-            metrics = {"wall_time_s": 3.0 * (i + 1), "tokens_per_s": 1000.0 * (i + 1), "tokens_seen": 6000,
-                       "epochs": 2.0}
+            metrics = fake_run(params, name, evaluation["num_parameters"])
             live = dirs["live"] / name / "plots" / "metrics"
-            steps = np.arange(1, 7) * 1000
+            steps = np.linspace(metrics["tokens_seen"] / 6, metrics["tokens_seen"], 6).round().astype(int)
             tables = {"val/bpc_forward.tsv": ("bpc_forward", 4.5 - np.log1p(steps / 1000) * (0.5 + 0.1 * i)),
-                      "train/loss_nats.tsv": ("loss_nats", 3.0 - np.log1p(steps / 1000) * 0.3),
-                      "tokens_per_s.tsv": ("tokens_per_s", np.full(6, 1000.0 * (i + 1)))}
+                      "train/loss_nats.tsv": ("loss_nats", 3.0 - np.log1p(steps / 1000) * 0.3)}
             for file, (field, values) in tables.items():
                 (live / file).parent.mkdir(parents=True, exist_ok=True)
                 lines = ["step\t" + field] + [f"{s}\t{v}" for s, v in zip(steps, values)]
                 (live / file).write_text("\n".join(lines) + "\n")
         else:
-            metrics = {"fit_seconds": 3.0 * (i + 1), "train_tokens": 3000 * (i + 1)}
+            metrics = {"train_tokens": 3000 * (i + 1), "order": params.ngram[name].order}
         write_json(dirs["train"] / (f"{name}.json" if neural else f"ngram-{name}.json"), metrics)
     return dirs

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from charlm.report.charts import CHART_FILES
-from helpers import REPO, TINY_BOOKS, make_tiny_repo, serve_books
+from helpers import TINY_BOOKS, make_tiny_repo, serve_books
 
 pytestmark = pytest.mark.e2e
 
@@ -55,6 +55,22 @@ def test_dvc_plots_overlay_every_architecture(repo):
     assert {f"plots/{chart}" for chart in CHART_FILES} <= set(shown)
 
 
+def test_forced_rerun_of_ngrams_and_plot_changes_no_tracked_output(repo):
+    """Issue 6 for the stages without training: fit times go to metrics/runtime (not a DVC output), so a
+    rerun from scratch (no run cache) writes the same bytes for every model, metric, chart and report."""
+    stages = {*(f"ngram@{name}" for name in repo.params["ngram"]), "plot"}
+    lock = (repo.root / "dvc.lock").read_text()
+    assert ran(repo.dvc("repro", "--force", "--single-item", *sorted(stages))) == stages
+    assert (repo.root / "dvc.lock").read_text() == lock   # every output's md5 is unchanged
+    # Committed outputs (cache: false) show as modified files; untracked ones (dvc_plots/ from `dvc plots
+    # show` above) are not this stage's.
+    changed = repo.run("git", "diff", "--name-only").stdout.split()
+    assert all(path.startswith("metrics/runtime/") for path in changed), changed
+    if changed:
+        repo.run("git", "checkout", "-q", "--", "metrics/runtime")   # leave the tree as committed
+    assert repo.stale_stages() == set()
+
+
 def test_editing_prefixes_reruns_no_training(repo):
     original = repo.params
     repo.edit_params(**{"evaluate.prefixes": ["alice was"]})
@@ -75,7 +91,9 @@ def test_editing_one_model_reruns_and_changes_only_that_model(repo):
 
     diff = json.loads(repo.dvc("metrics", "diff", "--json").stdout)
     changed = {path: set(keys) for path, keys in diff.get("diff", diff).items() if keys}
-    assert set(changed) <= {"metrics/eval/gru.json", "metrics/train/gru.json", "metrics/summary.json"}
+    # metrics/runtime/gru.json is the retrained model's measured speed (shown, never tracked by DVC).
+    assert set(changed) <= {"metrics/eval/gru.json", "metrics/train/gru.json", "metrics/summary.json",
+                            "metrics/runtime/gru.json"}
     assert "test.bpc" in changed["metrics/eval/gru.json"]
     # The summary may re-rank others, but no other model's numbers change.
     assert all(k.startswith(("models.gru.", "best.")) or k.endswith(".rank") for k in changed["metrics/summary.json"])

@@ -26,7 +26,7 @@ def _argv(tmp_path, data, params, name="gru", out="out"):
     out = tmp_path / out
     return ["--params", str(params), "--name", name, "--data", str(data), "--vocab", str(data / "vocab.json"),
             "--model", str(out / "m.pt"), "--resume", str(out / "r.pt"), "--metrics", str(out / "m.json"),
-            "--live", str(out / "live")]
+            "--live", str(out / "live"), "--runtime", str(out / "runtime.json")]
 
 
 def test_outputs_model_metrics_and_curves(tmp_path, data):
@@ -40,13 +40,26 @@ def test_outputs_model_metrics_and_curves(tmp_path, data):
                                           for line in (out / "live/plots/metrics/val/bpc.tsv").read_text().splitlines()[1:])
     model = load_checkpoint(out / "m.pt", MODEL_FORMAT)
     assert model["params"]["arch"] == "bilstm"
-    assert not {"tokens_per_s", "elapsed_s"} & set(model["summary"])   # model files stay byte-identical
+    # Timings vary run to run, so they stay out of every DVC output (model, metrics, DVCLive dir) ...
+    timing = {"tokens_per_s", "wall_time_s", "elapsed_s", "train_s"}
+    assert not timing & set(model["summary"]) and not timing & set(metrics)
+    assert not list((out / "live").rglob("tokens_per_s*"))
+    assert "tokens_per_s" not in (out / "live" / "metrics.json").read_text()
+    # ... and go to the runtime log instead: one curve point per evaluation, cumulative and increasing.
+    runtime = json.loads((out / "runtime.json").read_text())
+    assert runtime["world_size"] == 1 and runtime["device"] == "cpu" and runtime["tokens_per_s"] > 0
+    curve = runtime["curve"]
+    evaluated = (out / "live/plots/metrics/val/bpc.tsv").read_text().splitlines()[1:]
+    assert [point["tokens"] for point in curve] == [int(line.split("\t")[0]) for line in evaluated]
+    assert 0 < curve[0]["train_s"] <= curve[0]["elapsed_s"]
+    assert all(a["train_s"] < b["train_s"] and a["elapsed_s"] < b["elapsed_s"] for a, b in zip(curve, curve[1:]))
+    assert runtime["wall_time_s"] == pytest.approx(curve[-1]["elapsed_s"], abs=0.06)   # both rounded
 
 
 def test_a_finished_run_drops_its_checkpoint_and_a_stale_one_is_ignored(tmp_path, data, capsys):
     from charlm.data.vocab import load_vocab
     from charlm.params import load_params
-    from charlm.train.data import load_split
+    from charlm.data.corpus import load_split
     from charlm.train.run import fit
 
     params = tiny_params(tmp_path / "p.yaml", train={"max_tokens": 1500})
@@ -69,7 +82,7 @@ def test_a_finished_run_drops_its_checkpoint_and_a_stale_one_is_ignored(tmp_path
 
 
 @pytest.mark.parametrize("train, message", [
-    ({"batch_size": 256, "num_steps": 128}, r"train split: \d+ tokens is shorter than one batch \(batch_size 256 × num_steps 128"),
+    ({"batch_size": 1024, "num_steps": 16}, r"train split: \d+ tokens is shorter than one batch \(batch_size 1024 × num_steps 16"),
     ({"lr": -1.0}, r"train.lr: must be > 0, got -1.0"),
     ({"batch_size": 0}, r"train.batch_size: must be > 0, got 0"),
 ])
@@ -83,8 +96,8 @@ def test_bad_input_is_one_clear_line(tmp_path, data, train, message):
 
 def test_unknown_model_name_and_out_of_vocab_ids(tmp_path, data):
     params = tiny_params(tmp_path / "p.yaml")
-    with pytest.raises(CharlmError, match=r"models.transformer: no such model \(defined: bilstm, deep_lstm, gru, lstm, rnn\)"):
-        stage.main(_argv(tmp_path, data, params, name="transformer"))
+    with pytest.raises(CharlmError, match=r"models.gpt: no such model \(defined: bilstm, deep_lstm, gru, lstm, rnn, transformer\)"):
+        stage.main(_argv(tmp_path, data, params, name="gpt"))
     bad = tmp_path / "bad"
     bad.mkdir()
     for name in ("vocab.json", "val.npy"):

@@ -84,3 +84,19 @@ def save_ids(path: str | Path, ids: np.ndarray) -> None:
     """Write a 1-D token-id array as .npy, atomically (np.save would append .npy to a temp name)."""
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.save(f, ids, allow_pickle=False)
+
+
+def load_split(path: str | Path, vocab_size: int) -> np.ndarray:
+    """1-D token ids from a .npy file; wrong shape/dtype or ids outside the vocab is a CharlmError."""
+    path = Path(path)
+    try:
+        ids = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise CharlmError(f"{path}: split not found (has the encode stage run?)") from None
+    except ValueError as e:
+        raise CharlmError(f"{path}: not a token array ({e})") from None
+    if ids.ndim != 1 or ids.dtype.kind not in "ui":
+        raise CharlmError(f"{path}: expected 1-D integer token ids, got shape {ids.shape} dtype {ids.dtype}")
+    if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= vocab_size):
+        raise CharlmError(f"{path}: token id {int(ids.max())} outside a vocabulary of {vocab_size}")
+    return ids

@@ -13,7 +13,8 @@ from torch import nn
 from charlm.errors import CharlmError
 from charlm.models.bilm import BiLM
 from charlm.models.recurrent import RecurrentLM
-from charlm.params import RecurrentParams
+from charlm.models.transformer import TransformerLM
+from charlm.params import ModelParams, RecurrentParams, TransformerParams
 
 # One-hot input materialises a (B, T, V) float tensor and a (4H, V) input matrix; past this many tokens
 # (a word vocabulary) that exhausts memory for no gain over an embedding.
@@ -31,19 +32,24 @@ def _bilm(p: RecurrentParams, vocab_size: int) -> nn.Module:
     return BiLM(vocab_size, p.num_layers, p.hidden_size, p.embedding_size, p.input, p.dropout, p.tie_weights)
 
 
-REGISTRY: dict[str, Callable[[RecurrentParams, int], nn.Module]] = {
+def _transformer(p: TransformerParams, vocab_size: int) -> nn.Module:
+    return TransformerLM(vocab_size, p.d_model, p.n_layers, p.n_heads, p.context, p.stride, p.dropout)
+
+
+REGISTRY: dict[str, Callable[[ModelParams, int], nn.Module]] = {
     "rnn": _recurrent("rnn"),
     "gru": _recurrent("gru"),
     "lstm": _recurrent("lstm"),
     "bilstm": _bilm,
+    "transformer": _transformer,
 }
 
 
-def build_model(params: RecurrentParams, vocab_size: int, key: str = "model") -> nn.Module:
+def build_model(params: ModelParams, vocab_size: int, key: str = "model") -> nn.Module:
     """A freshly initialised model (initialised from torch's global RNG: seed it first); `key` names it in errors."""
     if params.arch not in REGISTRY:
         raise CharlmError(f"{key}.arch: unknown arch {params.arch!r} (valid: {', '.join(sorted(REGISTRY))})")
-    if params.input == "one_hot" and vocab_size > MAX_ONE_HOT_VOCAB:
+    if getattr(params, "input", None) == "one_hot" and vocab_size > MAX_ONE_HOT_VOCAB:
         raise CharlmError(f"{key}.input: one_hot needs a vocabulary of at most {MAX_ONE_HOT_VOCAB} tokens, "
                           f"got {vocab_size}; use input: embedding")
     return REGISTRY[params.arch](params, vocab_size)

@@ -16,7 +16,7 @@ from torch import nn
 
 from charlm.errors import CharlmError
 from charlm.io import atomic_write
-from charlm.params import ARCH_PARAMS, RecurrentParams
+from charlm.params import ARCH_PARAMS, ModelParams
 
 MODEL_FORMAT = "charlm-model-1"
 
@@ -52,14 +52,14 @@ def load_checkpoint(path: str | Path, fmt: str) -> dict:
     return payload
 
 
-def model_payload(model: nn.Module, params: RecurrentParams, vocab_size: int, vocab_fingerprint: str,
+def model_payload(model: nn.Module, params: ModelParams, vocab_size: int, vocab_fingerprint: str,
                   summary: dict) -> dict:
     """What models/<name>.pt holds: weights, the params that rebuild the model, the vocab fingerprint."""
     return {"format": MODEL_FORMAT, "params": dataclasses.asdict(params), "vocab_size": vocab_size,
             "vocab_fingerprint": vocab_fingerprint, "state_dict": _cpu(model.state_dict()), "summary": summary}
 
 
-def load_model(path: str | Path, vocab) -> tuple[nn.Module, RecurrentParams, dict]:
+def load_model(path: str | Path, vocab) -> tuple[nn.Module, ModelParams, dict]:
     """(model in eval mode on the CPU, its params, its training summary); checks the vocab fingerprint."""
     from charlm.models import build_model  # the factory imports this module's neighbours
 

@@ -15,7 +15,8 @@ from charlm.params import Params
 @dataclass(frozen=True)
 class FittedNgram:
     model: NgramModel
-    metrics: dict   # metrics/train/ngram-<name>.json
+    metrics: dict   # metrics/train/ngram-<name>.json: a DVC output, so only what the inputs determine
+    runtime: dict   # metrics/runtime/ngram-<name>.json: this run's timings, which vary run to run
 
 
 def train_ngram(params: Params, name: str, vocab_size: int, train_ids: np.ndarray, val_ids: np.ndarray
@@ -32,7 +33,7 @@ def train_ngram(params: Params, name: str, vocab_size: int, train_ids: np.ndarra
     metrics = {
         "name": name, "smoothing": config.smoothing, "order": config.order,
         "val_nll": val_nll, "val_bpc": val_nll / math.log(2), "val_perplexity": math.exp(val_nll),
-        "fit_seconds": fit_seconds, "train_tokens": int(len(train_ids)), "val_tokens": int(len(val_ids)),
+        "train_tokens": int(len(train_ids)), "val_tokens": int(len(val_ids)),
         "ngrams": {str(k): int(model.seen[k - 1]) for k in orders},
         "num_parameters": model.num_parameters,
     }
@@ -41,4 +42,8 @@ def train_ngram(params: Params, name: str, vocab_size: int, train_ids: np.ndarra
     if config.smoothing == "kneser_ney":
         metrics["discounts"] = {str(k): [float(d) for d in model.discounts[k - 1]] for k in orders}
         metrics["discount_fallback"] = [k for k in orders if model.fell_back[k - 1]]
-    return FittedNgram(model, metrics)
+    # The same keys as the neural runtime log (metrics/runtime/<name>.json), so `dvc metrics show
+    # metrics/runtime` lines every model up in one table.
+    runtime = {"wall_time_s": round(fit_seconds, 3),
+               "tokens_per_s": round(len(train_ids) / max(fit_seconds, 1e-9))}
+    return FittedNgram(model, metrics, runtime)

@@ -1,4 +1,4 @@
-"""The report's PNG charts: learning curves, test bpc with CIs, per-book heatmap, cost vs quality.
+"""The report's PNG charts: learning curves, test bpc with CIs, per-book heatmap, compute vs quality.
 
 Every chart is drawn with matplotlib's default style on the Agg backend and saved without a timestamp
 or version stamp at a fixed dpi, so the same inputs give byte-identical files.
@@ -12,7 +12,6 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display; must precede pyplot
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
@@ -23,8 +22,8 @@ DPI = 110
 KIND_COLORS = {"neural": "tab:blue", "n-gram": "tab:orange"}
 CURVE_Y = "validation bits per character (forward)"
 TEST_AXIS = "test bits per character (lower is better)"
-CHART_FILES = ("val_bpc_by_epoch.png", "val_bpc_by_time.png", "test_bpc.png", "test_bpc_by_book.png",
-               "efficiency.png")
+# No chart has a time axis: wall time varies run to run, and every chart is a DVC output that must not.
+CHART_FILES = ("val_bpc_by_epoch.png", "test_bpc.png", "test_bpc_by_book.png", "efficiency.png")
 
 
 def save_png(fig: plt.Figure, path: Path) -> None:
@@ -38,15 +37,15 @@ def draw_all(results: list[ModelResult], df: pd.DataFrame, book_titles: dict[int
     """Draw every chart into `out_dir`; returns the paths, in CHART_FILES order."""
     paths = [out_dir / name for name in CHART_FILES]
     with plt.style.context("default"):   # ignore any matplotlibrc on the machine
-        for x, path in zip(("epoch", "train_s"), paths):
-            save_png(learning_curves(results, x), path)
-        save_png(test_bpc_bars(df), paths[2])
-        save_png(book_heatmap(results, df, book_titles), paths[3])
-        save_png(efficiency(df), paths[4])
+        save_png(learning_curves(results), paths[0])
+        save_png(test_bpc_bars(df), paths[1])
+        save_png(book_heatmap(results, df, book_titles), paths[2])
+        save_png(efficiency(results, df), paths[3])
     return paths
 
 
-def finish(fig: plt.Figure, ax: plt.Axes, title: str, xlabel: str, ylabel: str, legend_title: str) -> plt.Figure:
+def finish(fig: plt.Figure, ax: plt.Axes, title: str, xlabel: str, ylabel: str, legend_title: str | None
+           ) -> plt.Figure:
     """Title, axis labels, a light grid and the legend: what every line or scatter chart here carries."""
     ax.set_title(title)
     ax.set_xlabel(xlabel)
@@ -61,31 +60,23 @@ def ci_errors(df: pd.DataFrame) -> np.ndarray:
     return np.clip(np.vstack([df["test_bpc"] - df["ci_low"], df["ci_high"] - df["test_bpc"]]), 0, None)
 
 
-def seconds_axis(ax: plt.Axes) -> None:
-    """A log-scale x axis labelled in seconds: 1-2-5 ticks over up to two decades, powers of ten beyond."""
-    ax.set_xscale("log")
-    low, high = ax.get_xlim()
-    ax.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5) if high / low <= 150 else (1,)))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g} s"))
-    ax.xaxis.set_minor_formatter(NullFormatter())
-
-
-def learning_curves(results: list[ModelResult], x: str) -> plt.Figure:
-    """Validation bpc of every neural model against epochs or training seconds, n-gram best as a reference."""
+def learning_curves(results: list[ModelResult]) -> plt.Figure:
+    """Validation bpc of every neural model against epochs, the best n-gram as a reference line."""
     fig, ax = plt.subplots(figsize=(8, 5))
     for r in results:
         if r.curve is not None:
-            ax.plot(r.curve[x], r.curve["val_bpc"], marker="o", markersize=3, label=r.name)
-    ngrams = [r for r in results if r.kind == "n-gram"]
-    if ngrams:
-        best = min(ngrams, key=lambda r: r.eval["val.bpc"])
-        ax.axhline(best.eval["val.bpc"], color="gray", linestyle="--", label=f"best n-gram ({best.name})")
-    if x == "train_s":
-        seconds_axis(ax)
-        return finish(fig, ax, "Validation bpc against training time",
-                      "training time (log scale; validation passes excluded)", CURVE_Y, "model")
+            ax.plot(r.curve["epoch"], r.curve["val_bpc"], marker="o", markersize=3, label=r.name)
+    best_ngram_line(ax, results)
     return finish(fig, ax, "Validation bpc against epochs", "epochs (passes over the training split)", CURVE_Y,
                   "model")
+
+
+def best_ngram_line(ax: plt.Axes, results: list[ModelResult], metric: str = "val.bpc") -> None:
+    """A dashed horizontal line at the best n-gram's `metric`: the bar a trained model has to clear."""
+    ngrams = [r for r in results if r.kind == "n-gram"]
+    if ngrams:
+        best = min(ngrams, key=lambda r: r.eval[metric])
+        ax.axhline(best.eval[metric], color="gray", linestyle="--", label=f"best n-gram ({best.name})")
 
 
 def test_bpc_bars(df: pd.DataFrame) -> plt.Figure:
@@ -129,16 +120,24 @@ def book_heatmap(results: list[ModelResult], df: pd.DataFrame, book_titles: dict
     return fig
 
 
-def efficiency(df: pd.DataFrame) -> plt.Figure:
-    """Test bpc (with CI) against training time, one labelled point per model, coloured by kind."""
+def efficiency(results: list[ModelResult], df: pd.DataFrame) -> plt.Figure:
+    """Test bpc (with CI) of each neural model against its estimated training compute, best n-gram dashed.
+
+    Compute is 6·N·D from params and token counts, not a measured time, so the chart is the same on any
+    machine. N-grams have no such cost (they count, they do not train by gradient), so they are not points.
+    """
     fig, ax = plt.subplots(figsize=(8, 5))
-    for kind, group in sorted(df.groupby("kind"), key=lambda kg: list(KIND_COLORS).index(kg[0])):
-        ax.errorbar(group["train_time_s"], group["test_bpc"], yerr=ci_errors(group), fmt="o", capsize=3,
-                    color=KIND_COLORS[kind], label=kind)
+    neural = df[df["kind"] == "neural"].sort_values(["train_flops", "model"], kind="stable")
+    ax.errorbar(neural["train_flops"], neural["test_bpc"], yerr=ci_errors(neural), fmt="o", capsize=3,
+                color=KIND_COLORS["neural"], label="neural model")
     # Labels alternate above and below their point in order of x, so close neighbours do not overprint.
-    for i, row in enumerate(df.sort_values("train_time_s").itertuples()):
-        ax.annotate(row.model, (row.train_time_s, row.test_bpc), textcoords="offset points",
+    for i, row in enumerate(neural.itertuples()):
+        ax.annotate(row.model, (row.train_flops, row.test_bpc), textcoords="offset points",
                     xytext=(6, 5 if i % 2 else -12), fontsize=9)
-    ax.margins(x=0.15)
-    seconds_axis(ax)
-    return finish(fig, ax, "Quality against training cost", "training wall time (log scale)", TEST_AXIS, "kind")
+    best_ngram_line(ax, results, "test.bpc")
+    if len(neural):
+        ax.set_xscale("log")
+        ax.margins(x=0.15)
+    return finish(fig, ax, "Quality against training compute",
+                  "estimated training compute, 6·N·D FLOPs (N weights, D training tokens; log scale)",
+                  TEST_AXIS, None)

@@ -1,4 +1,8 @@
-"""Gather what the report needs about each model in params: eval and train metrics, curves, samples, settings."""
+"""Gather what the report needs about each model in params: eval and train metrics, curves, samples, settings.
+
+Only DVC-tracked inputs are read (never the runtime logs under metrics/runtime), so the report is a
+function of params and the tracked outputs, and byte-identical on every rerun.
+"""
 from __future__ import annotations
 
 import dataclasses
@@ -10,13 +14,15 @@ import pandas as pd
 
 from charlm.errors import CharlmError
 from charlm.io import read_json
-from charlm.params import Params
+from charlm.params import Params, TrainParams
 
 # DVCLive files the trainer writes under dvclive/train/<name>/plots/metrics/ (x = "step" = training tokens).
 # The forward direction's val bpc is the honest curve for every model, the bilstm included.
 CURVE_FILES = {"val_bpc": ("val/bpc_forward.tsv", "bpc_forward"),
-               "train_loss_nats": ("train/loss_nats.tsv", "loss_nats"),
-               "tokens_per_s": ("tokens_per_s.tsv", "tokens_per_s")}
+               "train_loss_nats": ("train/loss_nats.tsv", "loss_nats")}
+
+# How the report names each architecture (params use lower case: `models.<name>.arch`).
+ARCH_NAMES = {"rnn": "RNN", "gru": "GRU", "lstm": "LSTM", "bilstm": "BiLSTM", "transformer": "Transformer"}
 
 
 @dataclass(frozen=True)
@@ -27,28 +33,39 @@ class ModelResult:
     train: dict                 # metrics/train/<name>.json, or metrics/train/ngram-<name>.json
     settings: dict              # {"models.<name>": ...} or {"ngram.<name>": ...}
     samples: str                # reports/samples/<name>.md
-    curve: pd.DataFrame | None  # neural only: tokens, epoch, train_s, val_bpc, train_loss_nats
+    curve: pd.DataFrame | None  # neural only: tokens, epoch, val_bpc, train_loss_nats
+    label: str                  # params' own size label: "lstm 2×256", "transformer 4×128" (neural only)
+    budget: TrainParams | None  # neural only: the merged train params (max_tokens is the budget)
 
     @property
     def description(self) -> str:
-        """'LSTM 2×256', 'BiLSTM 2×256', 'n-gram, kneser_ney, order 5'."""
-        values = next(iter(self.settings.values()))   # models.<name> or ngram.<name>
+        """'LSTM 2×256', 'BiLSTM 2×256', 'Transformer 4×128', 'n-gram, kneser_ney, order 5'."""
         if self.kind == "neural":
-            arch = {"bilstm": "BiLSTM"}.get(values["arch"], values["arch"].upper())
-            return f"{arch} {values['num_layers']}×{values['hidden_size']}"
+            arch, _, size = self.label.partition(" ")
+            return f"{ARCH_NAMES.get(arch, arch)} {size}".strip()
+        values = self.settings[f"ngram.{self.name}"]
         return f"n-gram, {values['smoothing']}, order {values['order']}"
 
     @property
-    def train_time_s(self) -> float:
-        """Training (neural) or fitting (n-gram) wall time in seconds."""
-        return float(self.train["wall_time_s"] if self.kind == "neural" else self.train["fit_seconds"])
+    def train_tokens(self) -> int:
+        """Tokens trained on (neural: all epochs together), or counted once to fit an n-gram."""
+        return int(self.train["tokens_seen"] if self.kind == "neural" else self.train["train_tokens"])
 
     @property
-    def tokens_per_s(self) -> float:
-        """Training tokens per second (n-grams: training tokens counted per second of fitting)."""
-        if self.kind == "neural":
-            return float(self.train["tokens_per_s"])
-        return self.train["train_tokens"] / max(self.train["fit_seconds"], 1e-9)
+    def epochs(self) -> float:
+        """Passes over the training split; an n-gram counts it exactly once."""
+        return float(self.train["epochs"]) if self.kind == "neural" else 1.0
+
+    @property
+    def train_flops(self) -> float:
+        """Estimated training compute, 6·N·D (N weights, D tokens seen): forward ≈ 2·N·D, backward ≈ 4·N·D.
+
+        Deterministic, unlike wall time. It leaves out attention's context-length term and the validation
+        passes, both small here. NaN for n-grams, which count rather than train by gradient.
+        """
+        if self.kind != "neural":
+            return float("nan")
+        return 6.0 * int(self.eval["num_parameters"]) * self.train_tokens
 
 
 def _require(path: Path, name: str, what: str, stage: str) -> Path:
@@ -59,15 +76,13 @@ def _require(path: Path, name: str, what: str, stage: str) -> Path:
 
 
 def read_curve(live_dir: Path, name: str, epoch_tokens: float) -> pd.DataFrame:
-    """One row per evaluation: tokens, epoch, train_s (cumulative training time, validation excluded), val_bpc, ..."""
+    """One row per evaluation: tokens, epoch, val_bpc, train_loss_nats."""
     columns = {}
     for column, (file, field) in CURVE_FILES.items():
         table = pd.read_csv(_require(live_dir / "plots" / "metrics" / file, name, "its DVCLive curve", f"train@{name}"),
                             sep="\t")
         columns[column] = table.set_index("step")[field]
     curve = pd.DataFrame(columns).rename_axis("tokens").reset_index()
-    # tokens_per_s is the training speed since the previous evaluation, so Δtokens / speed is that stretch's time.
-    curve["train_s"] = (curve["tokens"].diff().fillna(curve["tokens"]) / curve["tokens_per_s"]).cumsum()
     curve["epoch"] = curve["tokens"] / epoch_tokens
     return curve
 
@@ -85,10 +100,14 @@ def collect_results(params: Params, eval_dir: Path, train_dir: Path, live_dir: P
                                    name, "its training metrics", train_stage))
         samples = _require(samples_dir / f"{name}.md", name, "its samples", eval_stage).read_text("utf-8")
         if neural:
-            settings = {f"models.{name}": dataclasses.asdict(params.models[name])}
+            model = params.models[name]
+            settings = {f"models.{name}": dataclasses.asdict(model)}
             epoch_tokens = train["tokens_seen"] / train["epochs"] if train["epochs"] else np.inf
             curve = read_curve(live_dir / name, name, epoch_tokens)
+            label, budget = model.label(), params.model_train(name)
         else:
             settings, curve = {f"ngram.{name}": dataclasses.asdict(params.ngram[name])}, None
-        results.append(ModelResult(name, "neural" if neural else "n-gram", evaluation, train, settings, samples, curve))
+            label, budget = "", None
+        results.append(ModelResult(name, "neural" if neural else "n-gram", evaluation, train, settings, samples,
+                                   curve, label, budget))
     return results

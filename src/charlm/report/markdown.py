@@ -1,4 +1,4 @@
-"""reports/report.md: the ranking table, the charts, the bidirectional caveat, samples and every model's settings."""
+"""reports/report.md: the ranking table, training budgets, charts, the bidirectional caveat, samples and settings."""
 from __future__ import annotations
 
 import dataclasses
@@ -11,14 +11,14 @@ import yaml
 
 from charlm.params import EvaluateParams, Params
 from charlm.report.collect import ModelResult
-from charlm.report.table import display_table, markdown_table
+from charlm.report.table import display_table, format_flops, markdown_table
 
 
 def render_report(results: list[ModelResult], df: pd.DataFrame, charts: dict[str, str],
                   book_titles: dict[int, str], params: Params) -> str:
     """The whole report page; `charts` maps chart file names to links relative to the report."""
-    parts = [_intro(results, df, book_titles), _table(df), _charts(charts), _bidirectional(results),
-             _method(params.evaluate), _samples(results), _settings(results, params)]
+    parts = [_intro(results, df, book_titles), _table(df), _budgets(results, df), _charts(charts),
+             _bidirectional(results), _method(params.evaluate), _samples(results), _settings(results, params)]
     return "\n\n".join(p for p in parts if p).rstrip() + "\n"
 
 
@@ -56,22 +56,61 @@ def _table(df: pd.DataFrame) -> str:
         "## Ranking (test split)", "", markdown_table(display_table(df)), "",
         "Ranked by the forward (causal) test bpc only. *vs. next better* is the gap to the model one row up; "
         "**(n.s.)** marks a gap inside the 95% intervals (either model's estimate lies in the other's "
-        "interval), so that ordering is not established by this test set. Perplexity is per token. "
-        "Training time and speed come from one run on the machine that ran the pipeline, so they vary "
-        "between runs; every bpc is reproducible.", "",
+        "interval), so that ordering is not established by this test set. Perplexity is per token.", "",
         "¹ Trainable weights for neural models; the number of stored n-grams for n-gram models.  ",
-        "² Training tokens per second (n-grams: tokens counted per second while fitting)."])
+        "² Tokens trained on, all epochs together (budgets and why training stopped: *Training budgets* "
+        "below); for an n-gram, the training split counted once."])
+
+
+def _stopped_by(r: ModelResult) -> str:
+    """The train loop's stop_reason in words, with the param value that triggered it."""
+    reason = r.train["stop_reason"]
+    return {"max_tokens": "token budget", "max_epochs": f"`max_epochs` = {r.budget.max_epochs}",
+            "patience": f"early stopping, `patience` = {r.budget.patience}"}.get(reason, str(reason))
+
+
+def _budgets(results: list[ModelResult], df: pd.DataFrame) -> str:
+    """Each neural model's token budget (a param) beside what it actually trained on and why it stopped."""
+    by_name = {r.name: r for r in results}
+    rows = [by_name[m] for m in df["model"] if by_name[m].kind == "neural"]
+    if not rows:
+        return ""
+    table = pd.DataFrame({
+        "model": [f"`{r.name}`" for r in rows],
+        "type": [r.description for r in rows],
+        "budget (`max_tokens`)": [f"{r.budget.max_tokens:,}" for r in rows],
+        "tokens seen": [f"{r.train_tokens:,}" for r in rows],
+        "of budget": [f"{100 * r.train_tokens / r.budget.max_tokens:.1f}%" for r in rows],
+        "epochs": [f"{r.epochs:.2f}" for r in rows],
+        "stopped by": [_stopped_by(r) for r in rows],
+        "best val bpc at (tokens)": [f"{int(r.train['best_tokens']):,}" for r in rows],
+        "training compute³": [f"{format_flops(r.train_flops)} FLOPs" for r in rows]})
+    return "\n".join([
+        "## Training budgets", "",
+        "A neural model trains until one more batch would take it past its **token budget** `max_tokens` "
+        "(the shared `train.max_tokens`, or the model's own `models.<name>.train.max_tokens`), unless "
+        "`max_epochs` or early stopping (`patience`) ends it first; the model evaluated above is the "
+        "checkpoint with the best validation bpc. Budgets are counted in tokens, not seconds, so the same "
+        "params train the same model on any machine.", "",
+        markdown_table(table), "",
+        "³ The standard 6·N·D estimate: N trainable weights, D tokens seen, about 2·N·D for the forward "
+        "and 4·N·D for the backward pass (validation passes and attention's context-length term left out).", "",
+        "Measured speed is not part of this report, because it changes from run to run and machine to "
+        "machine: `dvc metrics show metrics/runtime` gives the wall time and tokens/s of the run that "
+        "produced these models, on the machine that ran it."])
 
 
 def _charts(charts: dict[str, str]) -> str:
     captions = {
         "val_bpc_by_epoch.png": "Validation bpc during training, per epoch. The dashed line is the best n-gram, "
                                 "which needs no training curve.",
-        "val_bpc_by_time.png": "The same curves against training time: which architecture learns fastest per "
-                               "second of CPU, not per pass over the data.",
         "test_bpc.png": "Test bpc of every model, with 95% block-bootstrap intervals.",
         "test_bpc_by_book.png": "Test bpc per book: some authors are easier to predict than others, for every model.",
-        "efficiency.png": "Quality against cost: down and to the left is better.",
+        "efficiency.png": "Test bpc against estimated training compute, the standard 6·N·D estimate (N trainable "
+                          "weights, D training tokens seen): down and to the left is better. It follows from "
+                          "params and token counts, not a stopwatch. N-gram baselines are not on it (they "
+                          "count n-grams rather than train by gradient); the dashed line is the best one's "
+                          "test bpc.",
     }
     lines = ["## Charts"]
     for name, link in charts.items():

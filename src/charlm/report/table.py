@@ -17,8 +17,8 @@ def ranking(results: list[ModelResult]) -> pd.DataFrame:
     df = pd.DataFrame([{
         "model": r.name, "kind": r.kind, "type": r.description, "test_bpc": r.eval["test.bpc"],
         "ci_low": r.eval["test.bpc_ci_low"], "ci_high": r.eval["test.bpc_ci_high"], "val_bpc": r.eval["val.bpc"],
-        "test_ppl": r.eval["test.ppl"], "num_parameters": int(r.eval["num_parameters"]), "train_time_s": r.train_time_s,
-        "tokens_per_s": r.tokens_per_s} for r in results])
+        "test_ppl": r.eval["test.ppl"], "num_parameters": int(r.eval["num_parameters"]),
+        "train_tokens": r.train_tokens, "epochs": r.epochs, "train_flops": r.train_flops} for r in results])
     df = df.sort_values(["test_bpc", "model"], kind="stable").reset_index(drop=True)
     df.insert(0, "rank", np.arange(1, len(df) + 1))
     better = df.shift(1)
@@ -29,12 +29,17 @@ def ranking(results: list[ModelResult]) -> pd.DataFrame:
 
 
 def summary(df: pd.DataFrame) -> dict:
-    """metrics/summary.json: per-model rank and headline numbers, and the best of each kind."""
-    models = {row.model: {"rank": int(row.rank), "test.bpc": row.test_bpc, "test.bpc_ci_low": row.ci_low,
-                          "test.bpc_ci_high": row.ci_high, "val.bpc": row.val_bpc, "test.ppl": row.test_ppl,
-                          "num_parameters": int(row.num_parameters), "train_time_s": round(row.train_time_s, 3),
-                          "tokens_per_s": round(row.tokens_per_s)}
-              for row in df.itertuples()}
+    """metrics/summary.json: per-model rank and headline numbers, and the best of each kind.
+
+    A DVC output, so no timings: the run's wall time and speed are in metrics/runtime/ (not tracked).
+    """
+    models = {}
+    for row in df.itertuples():
+        models[row.model] = {"rank": int(row.rank), "test.bpc": row.test_bpc, "test.bpc_ci_low": row.ci_low,
+                             "test.bpc_ci_high": row.ci_high, "val.bpc": row.val_bpc, "test.ppl": row.test_ppl,
+                             "num_parameters": int(row.num_parameters), "train_tokens": int(row.train_tokens)}
+        if row.kind == "neural":
+            models[row.model]["train_flops"] = int(row.train_flops)
     best = {f"{kind.replace('-', '')}.test.bpc": float(group["test_bpc"].min()) for kind, group in df.groupby("kind")}
     return {"models": models, "best": best}
 
@@ -55,18 +60,23 @@ def display_table(df: pd.DataFrame) -> pd.DataFrame:
         "val bpc": df["val_bpc"].map("{:.4f}".format),
         "test perplexity": df["test_ppl"].map("{:.3f}".format),
         "parameters¹": df["num_parameters"].map("{:,}".format),
-        "training time": df["train_time_s"].map(format_seconds),
-        "tokens/s²": df["tokens_per_s"].map(lambda v: f"{v / 1e6:.2f}M" if v >= 1e6 else f"{v / 1e3:.1f}k"),
+        "training tokens²": df["train_tokens"].map(format_count),
+        "epochs": df["epochs"].map("{:.2f}".format),
     })
 
 
-def format_seconds(seconds: float) -> str:
-    """'5 ms', '4.2 s', '42 s', '3.5 min' or '1.2 h'."""
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 120:
-        return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
-    return f"{seconds / 60:.1f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
+def format_count(n: float) -> str:
+    """'950', '6.0k', '20.0M', '1.2G': token counts short enough for a table cell."""
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if n >= scale:
+            return f"{n / scale:.1f}{suffix}"
+    return f"{n:.0f}"
+
+
+def format_flops(flops: float) -> str:
+    """'4.1e13' (one decimal, no '+'): compute estimates are only good to a digit or two."""
+    mantissa, exponent = f"{flops:.1e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
 
 
 def markdown_table(df: pd.DataFrame) -> str:

@@ -17,16 +17,22 @@ import charlm.train
 from charlm.errors import CharlmError
 from charlm.io import dumps_json
 from charlm.models.checkpoint import load_checkpoint, save_checkpoint
-from charlm.params import RecurrentParams, TrainParams
+from charlm.params import ModelParams, TrainParams
 
 RESUME_FORMAT = "charlm-resume-1"
 
 
-def run_fingerprint(model_params: RecurrentParams, train_params: TrainParams, vocab_fingerprint: str,
-                    splits: dict[str, np.ndarray]) -> str:
-    """sha256 over the resolved params, the vocab, the token arrays and the models/train source code."""
+def run_fingerprint(model_params: ModelParams, train_params: TrainParams, vocab_fingerprint: str,
+                    splits: dict[str, np.ndarray], world_size: int = 1) -> str:
+    """sha256 over the resolved params, the world size, the vocab, the token arrays and the models/train code.
+
+    The world size is in it because a snapshot holds one carry and RNG state per process; the launcher
+    is not, since it is only the command prefix (python, or torchrun with the same world size).
+    """
+    train = dataclasses.asdict(train_params)
+    train.pop("launcher", None)
     h = hashlib.sha256()
-    h.update(dumps_json({"model": dataclasses.asdict(model_params), "train": dataclasses.asdict(train_params),
+    h.update(dumps_json({"model": dataclasses.asdict(model_params), "train": train, "world_size": world_size,
                          "vocab": vocab_fingerprint}).encode())
     for name in sorted(splits):
         h.update(name.encode())

@@ -10,7 +10,8 @@ import torch
 from charlm.errors import CharlmError
 from charlm.models import build_model, num_parameters
 from charlm.models.checkpoint import model_payload
-from charlm.params import Params
+from charlm.params import Params, TrainParams
+from charlm.train.distributed import Dist
 from charlm.train.loop import Position, train
 from charlm.train.report import Reporter
 from charlm.train.resume import load_resume, run_fingerprint, save_resume
@@ -21,44 +22,62 @@ from charlm.train.schedule import planned_tokens
 @dataclass(frozen=True)
 class Fitted:
     model_file: dict      # the best weights + params + vocab fingerprint (no timings: byte-identical reruns)
-    metrics: dict         # metrics/train/<name>.json
+    metrics: dict         # metrics/train/<name>.json (seed-determined only)
+    runtime: dict         # metrics/runtime/<name>.json: timings, which vary run to run (not a DVC output)
+
+
+def train_params(params: Params, name: str) -> TrainParams:
+    """Model `name`'s resolved train section; an unknown name is a CharlmError listing the defined ones."""
+    if name not in params.models:
+        raise CharlmError(f"models.{name}: no such model (defined: {', '.join(sorted(params.models))})")
+    return params.model_train(name)
 
 
 def fit(params: Params, name: str, vocab, train_ids: np.ndarray, val_ids: np.ndarray, *,
-        resume_path: str | Path, live_dir: str | Path | None = None) -> Fitted:
-    """Train model `name`, continuing from `resume_path` when it holds this exact run; returns its outputs."""
-    if name not in params.models:
-        raise CharlmError(f"models.{name}: no such model (defined: {', '.join(sorted(params.models))})")
-    model_params, p = params.models[name], params.model_train(name)
-    device = resolve_device(p.device)
-    setup_runtime(p, device)
-    model = build_model(model_params, len(vocab), key=f"models.{name}").to(device)
+        resume_path: str | Path, live_dir: str | Path | None = None, dist: Dist | None = None) -> Fitted:
+    """Train model `name`, continuing from `resume_path` when it holds this exact run; returns its outputs.
 
-    fingerprint = run_fingerprint(model_params, p, vocab.fingerprint, {"train": train_ids, "val": val_ids})
-    snapshot = load_resume(resume_path, fingerprint)
+    `dist` (from distributed.session) makes this one rank of a DDP job; only rank 0 reads or writes the
+    resume checkpoint and the DVCLive dir. Default: one process on train.device.
+    """
+    p = train_params(params, name)
+    model_params = params.models[name]
+    dist = dist or Dist(device=resolve_device(p.device))
+    dist.shard(p.batch_size, "train.batch_size")   # a batch the ranks cannot share equally fails before any work
+    setup_runtime(p, dist)
+    model = build_model(model_params, len(vocab), key=f"models.{name}").to(dist.device)
+    if dist.active:
+        # Every rank drew the same initial weights from `seed` above; dropout masks must differ per rank,
+        # or each rank's rows would share them. (World size 1 keeps its RNG stream untouched.)
+        torch.manual_seed(p.seed + dist.rank)
+
+    fingerprint = run_fingerprint(model_params, p, vocab.fingerprint, {"train": train_ids, "val": val_ids},
+                                  dist.world_size)
+    # Rank 0 reads the checkpoint and hands it to the others: on several machines only its disk has it.
+    snapshot = dist.broadcast_object(load_resume(resume_path, fingerprint) if dist.is_main else None)
     history = snapshot["history"] if snapshot else []
     epoch_tokens = ((len(train_ids) - 1) // p.batch_size // p.num_steps) * p.batch_size * p.num_steps
-    reporter = Reporter(name, live_dir, planned_tokens(p, epoch_tokens), history)
+    reporter = Reporter(name, live_dir, planned_tokens(p, epoch_tokens), history) if dist.is_main else None
 
-    def on_eval(row: dict, snap: dict) -> None:
+    def on_eval(row: dict, snap: dict) -> None:      # the loop calls it on rank 0 only
         save_resume(resume_path, fingerprint, snap)  # first: a kill after this line loses nothing
         reporter.eval(row)
 
+    on_step = reporter.step if reporter is not None else None
     try:
         pos = train(model, torch.from_numpy(train_ids.astype(np.int64)), torch.from_numpy(val_ids.astype(np.int64)),
-                    p, resume=snapshot, on_eval=on_eval, on_step=reporter.step)
+                    p, resume=snapshot, on_eval=on_eval, on_step=on_step, dist=dist)
     finally:
-        reporter.close()
+        if reporter is not None:
+            reporter.close()
     model.load_state_dict(pos.best_model)
     return Fitted(model_payload(model, model_params, len(vocab), vocab.fingerprint, dict(pos.best)),
-                  train_metrics(pos, num_parameters(model), epoch_tokens))
+                  train_metrics(pos, num_parameters(model), epoch_tokens), runtime_log(pos, dist))
 
 
 def train_metrics(pos: Position, parameters: int, epoch_tokens: int) -> dict:
-    """metrics/train/<name>.json: the best evaluation, the budget used, speed and size."""
+    """metrics/train/<name>.json: the best evaluation, the budget used and the size; a function of the seed."""
     best = pos.best
-    seen = [0] + [r["tokens"] for r in pos.history]
-    train_s = sum((after - before) / r["tokens_per_s"] for before, after, r in zip(seen, seen[1:], pos.history))
     return {
         "best_val_bpc": best["val_bpc"],
         "best_val_nats": best["val_nats"],
@@ -72,6 +91,20 @@ def train_metrics(pos: Position, parameters: int, epoch_tokens: int) -> dict:
         "evaluations": len(pos.history),
         "stop_reason": pos.stop_reason,
         "num_parameters": parameters,
-        "wall_time_s": round(pos.elapsed_s, 1),     # varies run to run, like tokens_per_s (never in the model file)
-        "tokens_per_s": round(pos.tokens / max(train_s, 1e-9)),
+    }
+
+
+def runtime_log(pos: Position, dist: Dist) -> dict:
+    """metrics/runtime/<name>.json: how long the run took, where. Never a DVC output, since it differs run to run.
+
+    tokens_per_s counts training time only (no validation or checkpointing), over all processes together;
+    the curve has one point per evaluation, with cumulative training and wall-clock seconds.
+    """
+    return {
+        "wall_time_s": round(pos.elapsed_s, 1),
+        "tokens_per_s": round(pos.tokens / max(pos.train_s, 1e-9)),
+        "world_size": dist.world_size,
+        "device": str(dist.device),
+        "curve": [{"tokens": r["tokens"], "train_s": round(r["train_s"], 3), "elapsed_s": round(r["elapsed_s"], 3)}
+                  for r in pos.history],
     }

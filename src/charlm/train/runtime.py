@@ -3,12 +3,17 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import sys
+from typing import TYPE_CHECKING
 
 import torch
 
 from charlm.errors import CharlmError
 from charlm.params import TrainParams
+
+if TYPE_CHECKING:
+    from charlm.train.distributed import Dist
 
 
 def resolve_device(name: str) -> torch.device:
@@ -20,11 +25,19 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def setup_runtime(p: TrainParams, device: torch.device) -> None:
+def setup_runtime(p: TrainParams, dist: Dist) -> None:
     """Fix threads and determinism, then seed torch's global RNG (model init, dropout) from `p.seed`."""
-    if p.threads > 0:
-        torch.set_num_threads(p.threads)  # a different thread count can change float summation order
-    if device.type == "cpu":
+    threads = p.threads
+    if threads == 0 and dist.local_world_size > 1:
+        # torchrun sets OMP_NUM_THREADS=1 in each of N > 1 workers (against oversubscription), so torch's
+        # default would be one thread per process: 2 processes on a 16-core box would use 2 cores. What
+        # threads 0 means ("use the machine") is the cores this process may run on, shared out among the
+        # workers on this node. An explicit train.threads always wins.
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        threads = max(1, cores // dist.local_world_size)
+    if threads > 0:
+        torch.set_num_threads(threads)  # a different thread count can change float summation order
+    if dist.device.type == "cpu":
         # On the CPU this costs nothing measurable and makes two runs with one seed bit-identical.
         torch.use_deterministic_algorithms(True)
     else:
