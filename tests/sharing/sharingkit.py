@@ -113,6 +113,13 @@ def workspace_files(root: Path) -> set[str]:
 
 
 # ------------------------------------------------------------------------------ a live dvc process
+def _default_sigint() -> None:
+    # A shell starts background jobs (`cmd &`, nohup, some CI runners) with SIGINT ignored, and an ignored
+    # signal stays ignored across exec, so dvc and its stages would never see the Ctrl-C under test.
+    # A terminal's foreground job has the default disposition; restore it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class LiveDvc:
     """`dvc <args>` started in a new session (its own process group), its merged stdout/stderr read on a
     thread, so a test can wait for a line and then signal the whole group (dvc and the stage it runs).
@@ -124,7 +131,7 @@ class LiveDvc:
         self.args = args
         self.proc = subprocess.Popen([sys.executable, "-m", "dvc", *args], cwd=repo.root, env=hermetic_env(repo),
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                     start_new_session=True)
+                                     start_new_session=True, preexec_fn=_default_sigint)
         self.pgid = self.proc.pid
         self.lines: list[str] = []
         self._queue: queue.Queue[str | None] = queue.Queue()
