@@ -8,7 +8,6 @@ one schema before anything runs, so a renamed key or a bad value fails here, not
 from __future__ import annotations
 
 import copy
-import json
 import shlex
 from pathlib import Path
 

@@ -6,11 +6,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import signal
 import subprocess
 from pathlib import Path
 
-import psutil
 import pytest
 import torch
 
@@ -23,7 +21,7 @@ from charlm.train.loop import _shard_nll
 from charlm.train.resume import run_fingerprint
 from charlm.train.runtime import setup_runtime
 from helpers import TINY_PARAMS, tool_env
-from trainkit import run_stage, stage_command, tiny_corpus, tiny_params
+from trainkit import kill_when, run_stage, stage_command, tiny_corpus, tiny_params
 
 TORCHRUN = ["torchrun", "--standalone", "--nproc_per_node", "2"]   # the venv's: tool_env() puts it first on PATH
 NAME = "bilstm"   # two directions and tied weights: the most that one DDP forward has to cover
@@ -101,25 +99,6 @@ def _eval_tokens(stdout: str) -> list[int]:
     return [int(line.split()[4].replace(",", "")) for line in stdout.splitlines() if line.startswith(f"{NAME} step")]
 
 
-def _kill_job_when(cmd: list[str], cwd: Path, marker: str, count: int) -> str:
-    """Start a torchrun job; once `marker` has started `count` stdout lines, SIGKILL torchrun and every worker
-    at once (a lost machine: nothing gets to clean up). Returns what it printed."""
-    env = {**tool_env(), "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    seen, lines = 0, []
-    for line in proc.stdout:
-        lines.append(line)
-        seen += line.startswith(marker)
-        if seen >= count:
-            job = psutil.Process(proc.pid)
-            for process in [*job.children(recursive=True), job]:   # workers run in sessions of their own
-                process.send_signal(signal.SIGKILL)
-            break
-    proc.wait(timeout=60)
-    assert proc.returncode == -signal.SIGKILL, f"the run ended before the kill point:\n{''.join(lines)}"
-    return "".join(lines)
-
-
 @pytest.mark.slow
 def test_a_killed_ddp_job_resumes_to_the_unbroken_result(tmp_path, runs):
     data = runs[1]
@@ -128,7 +107,7 @@ def test_a_killed_ddp_job_resumes_to_the_unbroken_result(tmp_path, runs):
                          bilstm={"dropout": 0.1})
     reference, out = tmp_path / "reference", tmp_path / "killed"
     run_stage(torchrun(stage_command(tmp_path, NAME, params, data, reference)), tmp_path)
-    printed = _kill_job_when(torchrun(stage_command(tmp_path, NAME, params, data, out)), tmp_path, f"{NAME} step", 3)
+    printed = kill_when(torchrun(stage_command(tmp_path, NAME, params, data, out)), tmp_path, f"{NAME} step", 3)
     assert (out / f"{NAME}.resume.pt").exists() and not (out / f"{NAME}.pt").exists()
     rerun = run_stage(torchrun(stage_command(tmp_path, NAME, params, data, out)), tmp_path)
     assert _eval_tokens(rerun.stdout)[0] > _eval_tokens(printed)[-1]           # it continued; it did not start over

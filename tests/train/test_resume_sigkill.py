@@ -6,16 +6,12 @@ of writing a resume checkpoint. Timings live in the runtime log, so every output
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from helpers import tool_env
-from trainkit import run_stage, stage_command, tiny_corpus, tiny_params
+from trainkit import kill_when, run_stage, stage_command, tiny_corpus, tiny_params
 
 pytestmark = pytest.mark.slow
 NAME = "bilstm"   # two directions, two layers, dropout: the most state to restore
@@ -30,22 +26,6 @@ def setup(tmp_path_factory):
     reference = root / "reference"
     run_stage(stage_command(root, NAME, params, data, reference), root)
     return root, data, params, reference
-
-
-def _kill_when(cmd: list[str], cwd: Path, marker: str, count: int) -> str:
-    """Start `cmd`, SIGKILL it once `marker` has started `count` stdout lines; returns what it printed."""
-    env = {**tool_env(), "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    seen, lines = 0, []
-    for line in proc.stdout:
-        lines.append(line)
-        seen += line.startswith(marker)
-        if seen >= count:
-            os.kill(proc.pid, signal.SIGKILL)
-            break
-    proc.wait(timeout=60)
-    assert proc.returncode == -signal.SIGKILL, f"the run ended before the kill point:\n{''.join(lines)}"
-    return "".join(lines)
 
 
 def _assert_same_outputs(out: Path, reference: Path) -> None:
@@ -71,7 +51,7 @@ def _first_eval_tokens(stdout: str) -> int:
 def test_sigkill_partway_then_rerun_matches_an_unbroken_run(setup):
     root, data, params, reference = setup
     out = root / "killed"
-    printed = _kill_when(stage_command(root, NAME, params, data, out), root, f"{NAME} step", 3)
+    printed = kill_when(stage_command(root, NAME, params, data, out), root, f"{NAME} step", 3)
     third_eval = _eval_tokens(printed.splitlines()[-1])
     assert not (out / f"{NAME}.pt").exists() and (out / f"{NAME}.resume.pt").exists()
     rerun = run_stage(stage_command(root, NAME, params, data, out), root)
@@ -105,7 +85,7 @@ def test_sigkill_while_writing_a_checkpoint_keeps_the_previous_one(setup):
     root, data, params, reference = setup
     out = root / "killed_mid_write"
     cmd = stage_command(root, NAME, params, data, out)
-    _kill_when([sys.executable, "-c", _SLOW_WRITER, *cmd[1:]], root, "HALF-WRITTEN", 1)
+    kill_when([sys.executable, "-c", _SLOW_WRITER, *cmd[1:]], root, "HALF-WRITTEN", 1)
     assert list(out.glob(f".{NAME}.resume.pt.*.tmp")), "the kill should have left a half-written temp file"
     rerun = run_stage(cmd, root)
     assert 3000 <= _first_eval_tokens(rerun.stdout) < 4000   # resumed from the 2nd checkpoint: the 3rd eval is next

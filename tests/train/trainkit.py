@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import psutil
 import yaml
 
 from charlm.data.vocab import build_vocab, save_vocab
@@ -48,3 +50,22 @@ def run_stage(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
     proc = subprocess.run(cmd, cwd=cwd, env=tool_env(), capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     return proc
+
+
+def kill_when(cmd: list[str], cwd: Path, marker: str, count: int) -> str:
+    """Start `cmd`; once `marker` has started `count` stdout lines, SIGKILL it and every process it started,
+    all at once (a lost machine: nothing gets to clean up; torchrun's workers included). Returns its output."""
+    env = {**tool_env(), "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    seen, lines = 0, []
+    for line in proc.stdout:
+        lines.append(line)
+        seen += line.startswith(marker)
+        if seen >= count:
+            job = psutil.Process(proc.pid)
+            for process in [*job.children(recursive=True), job]:   # torchrun's workers run in sessions of their own
+                process.send_signal(signal.SIGKILL)
+            break
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, f"the run ended before the kill point:\n{''.join(lines)}"
+    return "".join(lines)
