@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+import yaml
 from torch.nn import functional as F
 
 from charlm.errors import CharlmError
@@ -16,8 +17,6 @@ from charlm.models.scoring import stream_nll
 from charlm.params import parse_params
 from helpers import TINY_PARAMS
 from modelkit import VOCAB, small_transformer
-
-import yaml
 
 CONTEXT, STRIDE = 8, 3
 
