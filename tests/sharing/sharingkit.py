@@ -127,9 +127,12 @@ class LiveDvc:
     Use as a context manager: on exit, whatever is left of the group is SIGKILLed and reaped.
     """
 
-    def __init__(self, repo: TinyRepo, *args: str):
+    def __init__(self, repo: TinyRepo, *args: str, shell: str | None = None):
         self.args = args
-        self.proc = subprocess.Popen([sys.executable, "-m", "dvc", *args], cwd=repo.root, env=hermetic_env(repo),
+        env = hermetic_env(repo)
+        if shell:
+            env["SHELL"] = shell   # dvc runs stage commands under $SHELL -c
+        self.proc = subprocess.Popen([sys.executable, "-m", "dvc", *args], cwd=repo.root, env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                      start_new_session=True, preexec_fn=_default_sigint)
         self.pgid = self.proc.pid
