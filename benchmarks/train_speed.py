@@ -36,6 +36,7 @@ from charlm.models import build_model  # noqa: E402
 from charlm.models.scoring import stream_nll  # noqa: E402
 from charlm.params import load_params  # noqa: E402
 from charlm.train.loop import train  # noqa: E402
+from charlm.train.runtime import reuse_freed_memory  # noqa: E402
 
 TARGET_BPC = 2.40
 
@@ -296,6 +297,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    reuse_freed_memory()   # as the train stage does; the notebook's loop runs in this process too, so both get it
     params = load_params(args.params)
     train_ids, val_ids, vocab_size = load_novels(args.novels, params)
     print(f"data: {len(train_ids):,} train / {len(val_ids):,} val characters, vocabulary {vocab_size}, "
