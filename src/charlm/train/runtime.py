@@ -61,11 +61,11 @@ def reuse_freed_memory() -> bool:
     each step page-faulted through 65-155 MB of new memory and deep_lstm and bilstm spent about a third of
     their CPU time in the kernel; reuse trains them 1.7x faster (benchmarks/allocator.py). Only where the
     bytes live changes, not a single value.
-    Returns False, changing nothing, where the C library has no mallopt (macOS, musl).
+    Returns False, changing nothing, where the C library has no mallopt (macOS, musl, Windows).
     """
     try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (AttributeError, OSError):
+        mallopt = ctypes.CDLL(None).mallopt   # the process's own symbols, libc's among them
+    except (AttributeError, OSError, TypeError):   # TypeError: Windows cannot open "no file"
         return False
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     return bool(mallopt(_M_MMAP_THRESHOLD, _KEEP_BYTES) and mallopt(_M_TRIM_THRESHOLD, _KEEP_BYTES))
