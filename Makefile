@@ -5,7 +5,7 @@ PYTHON ?= python3
 STAMP  := $(VENV)/.installed-stamp
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: setup repro test bench clean-venv
+.PHONY: setup repro quick test bench clean-venv
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ setup: $(STAMP)
 
 repro: setup
 	dvc repro
+
+# The first thing to try: the whole pipeline with small budgets, as a DVC experiment (`dvc exp show`).
+quick: setup
+	charlm profile quick | xargs -r dvc exp run
 
 test: setup
 	pytest

@@ -13,7 +13,6 @@ val bpc: the setting moves bytes, not values.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import resource
 import subprocess
@@ -37,7 +36,7 @@ def child(name: str, tokens: int, reuse: bool) -> None:
 
     params = load_params(REPO / "params.yaml")
     p = params.model_train(name)
-    p = dataclasses.replace(p, max_tokens=tokens, eval_every_tokens=tokens // 2, warmup_tokens=0, device="cpu")
+    p = p.model_copy(update=dict(max_tokens=tokens, eval_every_tokens=tokens // 2, warmup_tokens=0, device="cpu"))
     if reuse:
         assert reuse_freed_memory(), "this C library has no mallopt"
     torch.use_deterministic_algorithms(True)   # as the train stage runs on the CPU

@@ -112,11 +112,11 @@ def write_books(folder: Path, text: str, n_bytes: int, n_books: int = 10) -> tup
     per_book = n_bytes // n_books
     for i in range(1, n_books + 1):
         (folder / f"{i}.txt").write_bytes((unit * (per_book // len(unit) + 1))[:per_book].rsplit(b"\n", 1)[0])
-    return tuple(Book(i, f"Synthetic {i}", "benchmark") for i in range(1, n_books + 1))
+    return tuple(Book(id=i, title=f"Synthetic {i}", author="benchmark") for i in range(1, n_books + 1))
 
 
 def novel_books(folder: Path) -> tuple[Book, ...]:
-    return tuple(Book(int(p.stem), p.stem, "") for p in sorted(folder.glob("*.txt")))
+    return tuple(Book(id=int(p.stem), title=p.stem, author="") for p in sorted(folder.glob("*.txt")))
 
 
 # ----------------------------------------------------------------------------- measuring

@@ -32,8 +32,8 @@ def lstm(layers: int, hidden: int) -> RecurrentParams:
                            dropout=0.0, tie_weights=False, train={})
 
 
-def transformer(layers: int, d_model: int, context: int = 128) -> TransformerParams:
-    return TransformerParams(arch="transformer", d_model=d_model, n_layers=layers, n_heads=4, context=context,
+def transformer(layers: int, hidden: int, context: int = 128) -> TransformerParams:
+    return TransformerParams(arch="transformer", num_layers=layers, hidden_size=hidden, num_heads=4, context=context,
                              stride=context // 2, dropout=0.0, train={})
 
 

@@ -81,9 +81,9 @@ def main() -> None:
     print(f"corpus: {len(train):,} train / {len(test):,} test characters, vocabulary {v} (<unk> + {v - 1})\n")
 
     # ---- ours
-    laplace, fit_laplace = timed(lambda: fit_ngram(train_ids, v, NgramParams("laplace", ORDER, None, None)),
+    laplace, fit_laplace = timed(lambda: fit_ngram(train_ids, v, NgramParams(smoothing="laplace", order=ORDER, epsilon=None, discount=None)),
                                  args.repeat)
-    kn, fit_kn = timed(lambda: fit_ngram(train_ids, v, NgramParams("kneser_ney", ORDER, None, None)), args.repeat)
+    kn, fit_kn = timed(lambda: fit_ngram(train_ids, v, NgramParams(smoothing="kneser_ney", order=ORDER, epsilon=None, discount=None)), args.repeat)
     ours_laplace, t_laplace = timed(lambda: laplace.log_probs(test_ids), args.repeat)
     ours_kn, t_kn = timed(lambda: kn.log_probs(test_ids), args.repeat)
 
@@ -130,7 +130,7 @@ def main() -> None:
     print("|---:|---:|---:|---:|---:|")
     best = math.inf
     for order in (3, 4, 5, 6):
-        model, fit_s = timed(lambda: fit_ngram(train_ids, v, NgramParams("kneser_ney", order, None, None)))
+        model, fit_s = timed(lambda: fit_ngram(train_ids, v, NgramParams(smoothing="kneser_ney", order=order, epsilon=None, discount=None)))
         logp, score_s = timed(lambda: model.log_probs(test_ids), args.repeat)
         bpc = -logp.mean() / math.log(2)
         best = min(best, bpc)

@@ -14,7 +14,6 @@ training only (evaluation excluded). Prints:
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import math
 import random
 import sys
@@ -31,7 +30,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 from charlm.data.clean import clean, decode_book, strip_gutenberg  # noqa: E402
 from charlm.data.split import split_book  # noqa: E402
-from charlm.data.vocab import build_vocab  # noqa: E402
+from charlm.data.vocab import count_tokens, vocab_from_counts  # noqa: E402
 from charlm.models import build_model  # noqa: E402
 from charlm.models.scoring import stream_nll  # noqa: E402
 from charlm.params import load_params  # noqa: E402
@@ -57,7 +56,7 @@ def load_novels(folder: Path, params) -> tuple[torch.Tensor, torch.Tensor, int]:
         train_parts.append(head)
         val_parts.append(f"{val} {test}")
     train_text, val_text = " ".join(train_parts), " ".join(val_parts)
-    vocab = build_vocab(list(train_text), "char", 0)
+    vocab = vocab_from_counts(count_tokens(train_text, "char"), "char", 0)
     as_tensor = lambda text: torch.from_numpy(vocab.encode(text).astype(np.int64))  # noqa: E731
     return as_tensor(train_text), as_tensor(val_text), len(vocab)
 
@@ -211,11 +210,11 @@ def notebook_run(train_ids, val_ids, vocab_size, max_tokens, eval_every, stop_be
 # ------------------------------------------------------------------------------------------ parts
 def part1(params, train_ids, val_ids, vocab_size, tokens: int, repeats: int) -> None:
     base = params.models["lstm"]
-    model_params = dataclasses.replace(base, arch="lstm", num_layers=1, hidden_size=256, input="one_hot",
-                                       dropout=0.0, tie_weights=False)
-    p = dataclasses.replace(params.train, optimizer="sgd", lr=1.0, weight_decay=0.0, clip_norm=1.0, batch_size=32,
-                            num_steps=40, iterator="sequential", schedule="constant", warmup_tokens=0,
-                            max_tokens=tokens, eval_every_tokens=10 * tokens, patience=0)
+    model_params = base.model_copy(update=dict(arch="lstm", num_layers=1, hidden_size=256, input="one_hot",
+                                               dropout=0.0, tie_weights=False))
+    p = params.train.model_copy(update=dict(optimizer="sgd", lr=1.0, weight_decay=0.0, clip_norm=1.0, batch_size=32,
+                                            num_steps=40, iterator="sequential", schedule="constant", warmup_tokens=0,
+                                            max_tokens=tokens, eval_every_tokens=10 * tokens, patience=0))
     def notebook_speed():
         rows, _ = notebook_run(train_ids, val_ids[:2000], vocab_size, tokens, eval_every=0)
         return rows[-1][0] / rows[-1][1]
@@ -259,7 +258,7 @@ def part2(params, train_ids, val_ids, vocab_size, max_tokens: int) -> None:
     rows, _ = notebook_run(train_ids, val_ids, vocab_size, max_tokens, 250_000, TARGET_BPC)
     nb_s = crossing_time([(s, b) for _, s, b in rows], TARGET_BPC)
     print(f"   notebook method:            {nb_s:6.1f} s  (val {rows[-1][2]:.3f} bpc after {rows[-1][0]:,} tokens)")
-    p = dataclasses.replace(params.model_train("lstm"), eval_every_tokens=100_000)
+    p = params.model_train("lstm").model_copy(update={"eval_every_tokens": 100_000})
     history, _ = charlm_run(params.models["lstm"], p, train_ids, val_ids, vocab_size, TARGET_BPC)
     seen = [0] + [r["tokens"] for r in history]
     elapsed = np.cumsum([(b - a) / r["tokens_per_s"] for a, b, r in zip(seen, seen[1:], history)])
@@ -274,7 +273,7 @@ def part3(params, train_ids, val_ids, vocab_size, budget: float) -> None:
     print(f"   {'model':<10} {'params':>9} {'tokens':>11} {'val bpc':>8} {'train s':>8} {'wall s':>7} {'tokens/s':>9}")
     for name, model_params in params.models.items():
         p = params.model_train(name)
-        p = dataclasses.replace(p, max_tokens=max(1, int(p.max_tokens * budget)))
+        p = p.model_copy(update={"max_tokens": max(1, int(p.max_tokens * budget))})
         tic = time.perf_counter()
         history, seconds = charlm_run(model_params, p, train_ids, val_ids, vocab_size)
         wall = time.perf_counter() - tic

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from charlm.data.corpus import read_splits, save_ids
+from charlm.data.corpus import read_splits
+from charlm.data.ids import save_ids
 from charlm.data.vocab import load_vocab
 from charlm.stage import run_stage, stage_parser
 

@@ -1,9 +1,10 @@
-"""Stage evaluate@<model>: held-out bpc (val, test, per book, bootstrap CI) and text samples of one model."""
+"""Stage evaluate@<model>: held-out bpc (val, test, per book, bootstrap CI), per-token nll and samples of one model."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from charlm.evaluate.run import evaluate_model
+from charlm.evaluate.scores import save_scores
 from charlm.io import atomic_write, write_json
 from charlm.params import load_params
 from charlm.stage import run_stage, stage_parser
@@ -18,11 +19,13 @@ def main(argv=None) -> None:
     parser.add_argument("--interim", type=Path, required=True, help="folder with {val,test}.txt and books.json")
     parser.add_argument("--metrics", type=Path, required=True, help="output metrics JSON")
     parser.add_argument("--samples", type=Path, required=True, help="output samples markdown")
+    parser.add_argument("--scores", type=Path, required=True, help="output folder for {val,test}.npy per-token nll")
     args = parser.parse_args(argv)
     params = load_params(args.params)
-    metrics, samples = evaluate_model(args.name, args.model, args.data, args.interim, args.vocab, params)
+    metrics, samples, nll = evaluate_model(args.name, args.model, args.data, args.interim, args.vocab, params)
     write_json(args.metrics, metrics)
     atomic_write(args.samples, samples)
+    save_scores(args.scores, nll)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from charlm.data.corpus import load_split
+from charlm.data.ids import load_ids
 from charlm.data.vocab import load_vocab
 from charlm.io import write_json
 from charlm.ngram.arpa import write_arpa
@@ -30,7 +30,7 @@ def main(argv=None) -> None:
 
     params = load_params(args.params)
     vocab = load_vocab(args.vocab)
-    train_ids, val_ids = (load_split(Path(args.data) / f"{split}.npy", len(vocab)) for split in ("train", "val"))
+    train_ids, val_ids = (load_ids(Path(args.data) / f"{split}.npy", len(vocab)) for split in ("train", "val"))
     fitted = train_ngram(params, args.name, len(vocab), train_ids, val_ids)
     save_ngram_model(args.model, fitted.model, vocab.fingerprint)
     write_arpa(args.arpa, fitted.model, vocab.tokens)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from charlm.io import atomic_write, write_json
+from charlm.io import atomic_write, read_json, write_json
 from charlm.params import load_params
 from charlm.report.run import build_report
 from charlm.stage import run_stage, stage_parser
@@ -15,12 +15,17 @@ def main(argv=None) -> None:
     parser.add_argument("--train", type=Path, required=True, help="folder of metrics/train/<name>.json")
     parser.add_argument("--live", type=Path, required=True, help="folder of DVCLive training dirs")
     parser.add_argument("--samples", type=Path, required=True, help="folder of reports/samples/<name>.md")
+    parser.add_argument("--data", type=Path, required=True, help="metrics/data.json (which books are pinned)")
+    parser.add_argument("--scores", type=Path, required=True, help="folder of data/scores/<name>/test.npy")
+    parser.add_argument("--interim", type=Path, required=True, help="folder with test.txt and books.json")
     parser.add_argument("--plots", type=Path, required=True, help="output folder for the PNG charts")
     parser.add_argument("--report", type=Path, required=True, help="output markdown report")
+    parser.add_argument("--passage", type=Path, required=True, help="output HTML page of the coloured passages")
     parser.add_argument("--summary", type=Path, required=True, help="output metrics JSON")
     args = parser.parse_args(argv)
     params = load_params(args.params)
-    report, summary = build_report(params, args.eval, args.train, args.live, args.samples, args.plots, args.report)
+    report, summary = build_report(params, args.eval, args.train, args.live, args.samples, args.plots, args.report,
+                                   read_json(args.data), args.scores, args.interim, args.passage)
     atomic_write(args.report, report)
     write_json(args.summary, summary)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from charlm.data.corpus import load_split
+from charlm.data.ids import load_ids
 from charlm.data.vocab import load_vocab
 from charlm.io import write_json
 from charlm.models.checkpoint import save_checkpoint
@@ -31,7 +31,7 @@ def main(argv=None) -> None:
 
     params = load_params(args.params)
     vocab = load_vocab(args.vocab)
-    train_ids, val_ids = (load_split(Path(args.data) / f"{split}.npy", len(vocab)) for split in ("train", "val"))
+    train_ids, val_ids = (load_ids(Path(args.data) / f"{split}.npy", len(vocab)) for split in ("train", "val"))
     with session(train_params(params, args.name).device) as dist:
         fitted = fit(params, args.name, vocab, train_ids, val_ids, resume_path=args.resume, live_dir=args.live,
                      dist=dist)

@@ -43,9 +43,9 @@ def write_eval_inputs(root, token: str = "char", words: tuple[int, int] = (400, 
 
     Two books (ids 7 and 9) of synthetic text; returns (interim_dir, processed_dir, vocab).
     """
-    from charlm.data.vocab import build_vocab, save_vocab
+    from charlm.data.vocab import save_vocab
     from charlm.io import write_json
-    from helpers import synthetic_text
+    from helpers import build_vocab, synthetic_text
 
     def clean(text: str) -> str:
         return " ".join("".join(c if c.isalpha() else " " for c in text.lower()).split())

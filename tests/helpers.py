@@ -2,21 +2,55 @@
 from __future__ import annotations
 
 import http.server
+import importlib
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
+from typing import Iterable
 
+import pytest
 import yaml
+
+from charlm.data.vocab import Vocab, vocab_from_counts
 
 REPO = Path(__file__).resolve().parents[1]
 TINY_PARAMS = REPO / "tests" / "tiny_params.yaml"
 SHARED_NOVELS = REPO.parent / "shared" / "data" / "novels"
+
+
+# ------------------------------------------------------------------------------ optional inputs
+def skip_unless(present: bool, missing: str) -> None:
+    """Skip the test when an optional input is missing, but fail it under CI=true, where CI provides it:
+    a CI run that skipped would pass without having tested anything."""
+    if present:
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{missing}, and CI=true: CI must provide it")
+    pytest.skip(missing)
+
+
+def require_shared_novels() -> Path:
+    """../shared/data/novels (the ten books), or skip the test (fail it in CI)."""
+    skip_unless(SHARED_NOVELS.is_dir(), f"{SHARED_NOVELS} is not present")
+    return SHARED_NOVELS
+
+
+def require_module(name: str) -> ModuleType:
+    """The imported module, or skip the test (fail it in CI) when it is not installed."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        skip_unless(False, f"the {name} package is not installed")
+
 
 _WORDS = ("the whale said that alice was very tired of sitting by her sister on the bank and of having "
           "nothing to do once or twice she had peeped into the book her sister was reading but it had no "
@@ -61,6 +95,11 @@ TINY_BOOKS = {
     102: synthetic_book(102, markers=False),
     103: synthetic_book(103, markers=True, crlf=True, bom=True),
 }
+
+
+def build_vocab(tokens: Iterable[str], token: str, min_freq: int, reserved: tuple[str, ...] = ()) -> Vocab:
+    """The vocabulary of a token sequence, ordered as the build_vocab stage orders it (vocab_from_counts)."""
+    return vocab_from_counts(Counter(tokens), token, min_freq, reserved)
 
 
 # ------------------------------------------------------------------------------ loopback server
@@ -119,8 +158,16 @@ def serve_books(books: dict[int, bytes]) -> LoopbackServer:
     return LoopbackServer({f"/{i}.txt": Route(b) for i, b in books.items()}).start()
 
 
+def stage_lines(output: str, verb: str) -> set[str]:
+    """Stage names from dvc repro's `Running stage 'X':` / `Stage 'X' is cached` / `Pulling data for stage: 'X'`."""
+    return {line.split("'")[1] for line in output.splitlines() if verb in line and line.count("'") >= 2}
+
+
+TRAIN_SUMMARY = re.compile(r"^\w+ step \d+ tokens [\d,]+ ", re.MULTILINE)   # one line per evaluation
+
+
 # ----------------------------------------------------------------------- a throwaway repo copy
-_COPIED = ["dvc.yaml", "params.yaml", "stages", "src", ".dvc/config", ".dvcignore", ".gitignore"]
+_COPIED = ["dvc.yaml", "params.yaml", "stages", "src", "profiles", ".dvc/config", ".dvcignore", ".gitignore"]
 
 
 def tool_env() -> dict[str, str]:
@@ -175,9 +222,8 @@ class TinyRepo:
         return set(json.loads(out or "{}"))
 
 
-def make_tiny_repo(dest: Path, source: str, allow_http: bool = True, books: dict[int, bytes] | None = None
-                   ) -> TinyRepo:
-    """Copy the project into `dest`, install the tiny params profile pointed at `source`, git init + commit."""
+def copy_project(dest: Path) -> TinyRepo:
+    """Copy the project (pipeline, code, params, profiles) into `dest` as its own git repo, uncommitted."""
     dest.mkdir(parents=True, exist_ok=True)
     for name in _COPIED:
         src = REPO / name
@@ -188,13 +234,20 @@ def make_tiny_repo(dest: Path, source: str, allow_http: bool = True, books: dict
         else:
             shutil.copy2(src, target)
     repo = TinyRepo(dest)
+    repo.run("git", "init", "-q")
+    return repo
+
+
+def make_tiny_repo(dest: Path, source: str, allow_http: bool = True, books: dict[int, bytes] | None = None
+                   ) -> TinyRepo:
+    """Copy the project into `dest`, install the tiny params profile pointed at `source`, git init + commit."""
+    repo = copy_project(dest)
     params = yaml.safe_load(TINY_PARAMS.read_text())
     params["data"]["source"] = source
     params["data"]["allow_http"] = allow_http
     if books is not None:
         params["data"]["books"] = [{"id": i, "title": f"Book {i}", "author": "Test"} for i in books]
     repo.set_params(params)
-    repo.run("git", "init", "-q")
     repo.run("git", "add", "-A")
     repo.run("git", "commit", "-q", "-m", "tiny copy")
     return repo

@@ -1,5 +1,6 @@
 """`charlm generate`: continue a prefix with any trained model (neural .pt or n-gram .npz).
 `charlm profile <name>`: the `-S` overrides of profiles/<name>.yaml, validated, for `dvc exp run`.
+`charlm books <folder>`: a folder of .txt files as `data.source` and `data.books` (docs/data.md).
 
     charlm generate --model models/lstm.pt --vocab data/processed/vocab.json --prefix "it was a dark" --length 200
     charlm generate ... --temperature 0.8 --top-k 5 --seed 1      # seeded sampling (the default mode)
@@ -14,10 +15,11 @@ import argparse
 from pathlib import Path
 from typing import Sequence
 
+from charlm.data.folder import books_yaml, folder_overrides
 from charlm.data.vocab import load_vocab
 from charlm.errors import CharlmError
 from charlm.lm import load_lm
-from charlm.profiles import profile_args, shell_words
+from charlm.profiles import override_args, profile_args, shell_words
 from charlm.stage import run_stage
 
 
@@ -59,9 +61,14 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--top-k", type=int, default=None, help="sample among the k likeliest (default 0 = all)")
     gen.add_argument("--seed", type=int, default=0)
     prof = commands.add_parser("profile", help="print a params profile as `dvc exp run -S` arguments",
-                               description="charlm profile gpu | xargs dvc exp run -n gpu")
+                               description="charlm profile gpu | xargs -r dvc exp run -n gpu")
     prof.add_argument("name", help="a file profiles/<name>.yaml")
     prof.add_argument("--params", default="params.yaml", help="the params file the profile must fit")
+    books = commands.add_parser("books", help="print a folder of .txt files as data.source and data.books",
+                                description="charlm books my_texts | xargs -r dvc exp run")
+    books.add_argument("folder", help="one book per file: <id>.txt, e.g. my_letters.txt")
+    books.add_argument("--yaml", action="store_true", help="print the block to paste under data: in params.yaml")
+    books.add_argument("--params", default="params.yaml", help="the params file the books must fit")
     return parser
 
 
@@ -69,6 +76,10 @@ def _main(argv: Sequence[str] | None) -> None:
     args = _parser().parse_args(argv)
     if args.command == "profile":
         print(shell_words(profile_args(args.name, args.params)))
+        return
+    if args.command == "books":
+        overrides = folder_overrides(args.folder, args.params)
+        print(books_yaml(overrides) if args.yaml else shell_words(override_args(overrides)))
         return
     if args.greedy and (args.temperature is not None or args.top_k is not None):
         raise CharlmError("--greedy: takes no --temperature or --top-k (those configure sampling)")

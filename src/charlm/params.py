@@ -1,18 +1,19 @@
-"""The one params schema: frozen dataclasses that mirror params.yaml, and the loader that validates it.
+"""The one params schema: frozen pydantic models that mirror params.yaml, and the loader that validates it.
 
 No other module reads raw YAML. Every error is a `ParamsError` whose message starts with the dotted
 key (`models.gru.hidden_size: must be > 0, got -3`), so a stage can print it as one line and exit 1.
 """
 from __future__ import annotations
 
-import dataclasses
-import types
+import copy
+import re
 import typing
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Optional, Union
+from typing import Annotated, Any, ClassVar, Literal, Mapping, Union
 
 import yaml
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, NonNegativeFloat, NonNegativeInt,
+                      PlainValidator, PositiveFloat, PositiveInt, ValidationError, WrapValidator, model_validator)
 
 from charlm.errors import CharlmError
 
@@ -21,260 +22,287 @@ class ParamsError(CharlmError, ValueError):
     """A params.yaml problem, message already prefixed with the dotted key."""
 
 
-def _check(ok: bool, key: str, message: str) -> None:
-    # Raised with the field name only; `_parse` prepends the path of the enclosing sections.
+class _Invalid(ParamsError):
+    """A problem at `key`, relative to the model that found it; each enclosing model prepends its field."""
+
+    def __init__(self, key: str, problem: str):
+        super().__init__(f"{key}: {problem}" if key else problem)
+        self.key, self.problem = key, problem
+
+
+def _check(ok: bool, key: str, problem: str) -> None:
     if not ok:
-        raise ParamsError(f"{key}: {message}")
+        raise _Invalid(key, problem)
+
+
+class _Schema(BaseModel):
+    """Frozen; no unknown keys; no coercion ("3" is not 3, true is not 1). Tuple fields say strict=False:
+    YAML has lists, not tuples (their items stay strict)."""
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    def __init__(self, **fields: Any):
+        # Built in code (tests, benchmarks): the same one-line ParamsError as from params.yaml.
+        try:
+            super().__init__(**fields)
+        except ValidationError as e:
+            raise _unwrap(e) from None
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _validated(cls, data: Any, handler):
+        # Each model words its own first error, since only it knows its keys and bounds; pydantic hands
+        # that _Invalid to the enclosing model, which prepends the field it came from.
+        try:
+            model = handler(data)
+        except ValidationError as e:
+            raise _describe(_first(e), cls.model_fields) from None
+        model._rules()
+        return model
+
+    def _rules(self) -> None:
+        """Rules between fields, once each field is valid on its own: `_check(ok, key, problem)`."""
 
 
 # --------------------------------------------------------------------------------------------- data
-@dataclass(frozen=True)
-class Book:
-    id: int
-    title: str
-    author: str
-
-    def __post_init__(self):
-        # The id becomes a file name (data/raw/<id>.txt): a positive int can never escape the folder.
-        _check(self.id > 0, "id", f"must be a positive integer, got {self.id}")
+BOOK_NAME = r"^[a-z0-9][a-z0-9_-]{0,63}$"   # a book id that is not a number: my_letters
+BookId = Union[int, str]
 
 
-@dataclass(frozen=True)
-class DataParams:
-    source: str          # URL template with {id}, a folder, or a path template with {id}
-    allow_http: bool     # plain http:// only on explicit opt-in (the tests' loopback server)
-    max_bytes: int       # cap per downloaded book
-    timeout_s: float
-    retries: int
-    books: tuple[Book, ...]
+def is_book_id(value: object) -> bool:
+    """Whether `value` may be a book id, and so a file name (<id>.txt): a positive int, or a str matching BOOK_NAME."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        return False
+    # fullmatch, since `$` alone also matches before a trailing newline
+    return value > 0 if isinstance(value, int) else re.fullmatch(BOOK_NAME, value) is not None
 
-    def __post_init__(self):
+
+def _book_id(value: Any) -> BookId:
+    # Neither form can hold a `/`, a `.` or a leading `-`, so the file <id>.txt never leaves its folder.
+    _check(is_book_id(value), "", f"must be a positive integer or a name matching {BOOK_NAME}, got {value!r}")
+    return value
+
+
+class Book(_Schema):
+    id: Annotated[BookId, PlainValidator(_book_id)]   # becomes a file name: data/raw/<id>.txt
+    title: str                    # missing: the id, as text
+    author: str = ""
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")   # of the cleaned text (data/pin.py)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _title_defaults_to_id(cls, data: Any) -> Any:
+        # A folder of my_letters.txt files needs no titles written out by hand.
+        if isinstance(data, dict) and "title" not in data and "id" in data:
+            return {**data, "title": str(data["id"])}
+        return data
+
+
+class DataParams(_Schema):
+    source: str                   # URL template with {id}, a folder, or a path template with {id}
+    allow_http: bool              # plain http:// only on explicit opt-in (the tests' loopback server)
+    max_bytes: PositiveInt        # cap per downloaded book
+    timeout_s: PositiveFloat
+    retries: NonNegativeInt
+    verify: Literal["warn", "strict"]   # what a book whose sha256 does not match is: a warning or an error
+    books: tuple[Book, ...] = Field(strict=False)
+
+    def _rules(self) -> None:
         _check(len(self.books) > 0, "books", "must list at least one book")
-        ids = [b.id for b in self.books]
-        _check(len(set(ids)) == len(ids), "books", f"duplicate ids in {ids}")
+        first = {}
+        for i, book in enumerate(self.books):
+            # As text, as the file names compare: 11 and "11" are both data/raw/11.txt.
+            j = first.setdefault(str(book.id), i)
+            _check(j == i, f"books[{i}].id", f"{book.id!r} is already the id of books[{j}] (ids compare as text)")
         _check(self.source.strip() != "", "source", "must not be empty")
-        _check(self.max_bytes > 0, "max_bytes", f"must be > 0, got {self.max_bytes}")
-        _check(self.timeout_s > 0, "timeout_s", f"must be > 0, got {self.timeout_s}")
-        _check(self.retries >= 0, "retries", f"must be >= 0, got {self.retries}")
 
 
 # ----------------------------------------------------------------------------------- preprocess
-@dataclass(frozen=True)
-class PreprocessParams:
-    alphabet: str        # characters kept after cleaning; everything else becomes a space
+class PreprocessParams(_Schema):
+    alphabet: str                 # characters kept after cleaning; everything else becomes a space
     lowercase: bool
-    fold_accents: bool   # é -> e before the alphabet filter
-    val_fraction: float
-    test_fraction: float
+    fold_accents: bool            # é -> e before the alphabet filter
+    val_fraction: float = Field(gt=0, lt=1)
+    test_fraction: float = Field(gt=0, lt=1)
 
-    def __post_init__(self):
+    def _rules(self) -> None:
         _check(len(self.alphabet) > 0, "alphabet", "must not be empty")
         _check(" " not in self.alphabet, "alphabet", "must not contain a space (space is the separator)")
         _check(len(set(self.alphabet)) == len(self.alphabet), "alphabet", "has repeated characters")
-        for name in ("val_fraction", "test_fraction"):
-            value = getattr(self, name)
-            _check(0 < value < 1, name, f"must be in (0, 1), got {value}")
         total = self.val_fraction + self.test_fraction
         _check(total < 1, "val_fraction", f"val_fraction + test_fraction must be < 1, got {total}")
 
 
 # ---------------------------------------------------------------------------------------- vocab
-@dataclass(frozen=True)
-class VocabParams:
+class VocabParams(_Schema):
     token: Literal["char", "word"]
-    min_freq: int
-    reserved: tuple[str, ...]
+    min_freq: NonNegativeInt
+    reserved: tuple[str, ...] = Field(strict=False)
 
-    def __post_init__(self):
-        _check(self.min_freq >= 0, "min_freq", f"must be >= 0, got {self.min_freq}")
+    def _rules(self) -> None:
         _check("<unk>" not in self.reserved, "reserved", "<unk> is always index 0; do not list it")
         _check(len(set(self.reserved)) == len(self.reserved), "reserved", "has repeated tokens")
 
 
 # ---------------------------------------------------------------------------------------- train
-Schedule = Literal["constant", "cosine", "plateau"]
-
-
-@dataclass(frozen=True)
-class TrainParams:
+class TrainParams(_Schema):
     launcher: str                 # the train stage's command prefix: "python", or "torchrun ... " for DDP
     device: Literal["auto", "cpu", "cuda"]
     seed: int
-    threads: int                  # torch intra-op threads; 0 = torch's default
+    threads: NonNegativeInt       # torch intra-op threads; 0 = torch's default
     optimizer: Literal["sgd", "adam", "adamw"]
-    lr: float
-    weight_decay: float
-    betas: tuple[float, float]    # adam/adamw only
-    clip_norm: float              # global-norm gradient clipping; 0 = off
-    batch_size: int
-    num_steps: int                # truncated-BPTT length (tokens per row per batch)
+    lr: PositiveFloat
+    weight_decay: NonNegativeFloat
+    betas: tuple[float, float] = Field(strict=False)   # adam/adamw only
+    clip_norm: NonNegativeFloat   # global-norm gradient clipping; 0 = off
+    batch_size: PositiveInt
+    num_steps: PositiveInt        # truncated-BPTT length (tokens per row per batch)
     iterator: Literal["sequential", "random"]
-    max_tokens: int               # training budget in tokens (batch_size * num_steps per step)
-    max_epochs: int
-    schedule: Schedule
-    warmup_tokens: int
-    min_lr_ratio: float           # cosine ends at lr * min_lr_ratio
-    plateau_factor: float         # plateau: lr *= factor when val bpc did not improve
-    eval_every_tokens: int        # validate every N training tokens (and at each epoch end)
-    patience: int                 # early stopping after N evaluations without improvement; 0 = off
+    max_tokens: PositiveInt       # training budget in tokens (batch_size * num_steps per step)
+    max_epochs: PositiveInt
+    schedule: Literal["constant", "cosine", "plateau"]
+    warmup_tokens: NonNegativeInt
+    min_lr_ratio: float = Field(ge=0, le=1)     # cosine ends at lr * min_lr_ratio
+    plateau_factor: float = Field(gt=0, lt=1)   # plateau: lr *= factor when val bpc did not improve
+    eval_every_tokens: PositiveInt   # validate every N training tokens (and at each epoch end)
+    patience: NonNegativeInt      # early stopping after N evaluations without improvement; 0 = off
 
-    def __post_init__(self):
+    def _rules(self) -> None:
         _check(self.launcher.strip() != "", "launcher", 'must not be empty (use "python")')
-        _check(self.lr > 0, "lr", f"must be > 0, got {self.lr}")
-        _check(self.weight_decay >= 0, "weight_decay", f"must be >= 0, got {self.weight_decay}")
         _check(all(0 <= b < 1 for b in self.betas), "betas", f"must be in [0, 1), got {list(self.betas)}")
-        _check(self.clip_norm >= 0, "clip_norm", f"must be >= 0, got {self.clip_norm}")
-        _check(self.threads >= 0, "threads", f"must be >= 0, got {self.threads}")
-        for name in ("batch_size", "num_steps", "max_tokens", "max_epochs", "eval_every_tokens"):
-            _check(getattr(self, name) > 0, name, f"must be > 0, got {getattr(self, name)}")
-        _check(self.warmup_tokens >= 0, "warmup_tokens", f"must be >= 0, got {self.warmup_tokens}")
-        _check(0 <= self.min_lr_ratio <= 1, "min_lr_ratio", f"must be in [0, 1], got {self.min_lr_ratio}")
-        _check(0 < self.plateau_factor < 1, "plateau_factor", f"must be in (0, 1), got {self.plateau_factor}")
-        _check(self.patience >= 0, "patience", f"must be >= 0, got {self.patience}")
+
+
+# train keys that dvc.yaml itself reads, so one value must hold for every model.
+SHARED_ONLY = {"launcher": "dvc.yaml builds every train@ command from train.launcher"}
+
+# `train:` under a model, left empty in YAML, means no overrides.
+TrainOverrides = Annotated[dict[str, Any], BeforeValidator(lambda value: {} if value is None else value)]
 
 
 # --------------------------------------------------------------------------------------- models
-class ModelParams:
-    """Base of every `models.<name>` entry; its `arch` picks the subclass (ARCH_PARAMS)."""
-    arch: str
-    train: dict                   # overrides merged over the shared `train` section
+class ModelParams(_Schema):
+    """A `models.<name>` entry. Subclasses declare `arch` (a Literal of the names they take), their sizes
+    (`num_layers` and `hidden_size` in every one) and last `train`, the overrides of the shared section."""
 
     def check_train(self, train: TrainParams) -> None:
         """Cross-checks between the model and its merged train params (ParamsError keyed under `train`)."""
 
     def label(self) -> str:
         """A short size description for tables, e.g. `lstm 1×256`."""
-        raise NotImplementedError
+        return f"{self.arch} {self.num_layers}×{self.hidden_size}"
 
 
-@dataclass(frozen=True)
 class RecurrentParams(ModelParams):
-    """rnn / gru / lstm: one causal LM. bilstm: a forward and a backward LSTM LM (ELMo-style)."""
-    arch: str
-    num_layers: int
-    hidden_size: int
-    embedding_size: int           # ignored (must equal vocab size) when input is one_hot
+    """rnn / gru / lstm: one causal LM."""
+    arch: Literal["rnn", "gru", "lstm"]
+    num_layers: PositiveInt
+    hidden_size: PositiveInt
+    embedding_size: PositiveInt   # ignored (must equal vocab size) when input is one_hot
     input: Literal["embedding", "one_hot"]
-    dropout: float
+    dropout: float = Field(ge=0, lt=1)
     tie_weights: bool             # share input embedding and softmax (needs embedding_size == hidden_size)
-    train: dict
+    train: TrainOverrides
 
-    def __post_init__(self):
-        _check(self.num_layers > 0, "num_layers", f"must be > 0, got {self.num_layers}")
-        _check(self.hidden_size > 0, "hidden_size", f"must be > 0, got {self.hidden_size}")
-        _check(self.embedding_size > 0, "embedding_size", f"must be > 0, got {self.embedding_size}")
-        _check(0 <= self.dropout < 1, "dropout", f"must be in [0, 1), got {self.dropout}")
+    def _rules(self) -> None:
         if self.tie_weights:
             _check(self.input == "embedding", "tie_weights", "needs input: embedding")
             _check(self.embedding_size == self.hidden_size, "tie_weights",
                    f"needs embedding_size == hidden_size, got {self.embedding_size} and {self.hidden_size}")
 
-    def label(self) -> str:
-        return f"{self.arch} {self.num_layers}×{self.hidden_size}"
+
+class BiLMParams(RecurrentParams):
+    """bilstm: a forward and a backward LSTM LM (ELMo-style), each with the recurrent sizes."""
+    arch: Literal["bilstm"]
 
 
-@dataclass(frozen=True)
 class TransformerParams(ModelParams):
     """transformer: a causal pre-LN Transformer LM (src/charlm/models/transformer.py)."""
-    arch: str
-    d_model: int
-    n_layers: int
-    n_heads: int
-    context: int                  # tokens per attention window (learned positions 0 .. context-1)
+    arch: Literal["transformer"]
+    num_layers: PositiveInt
+    hidden_size: PositiveInt
+    num_heads: PositiveInt
+    context: int = Field(ge=2)    # tokens per attention window (learned positions 0 .. context-1)
     stride: int                   # scoring: new tokens per window, so each sees >= context - stride before it
-    dropout: float
-    train: dict
+    dropout: float = Field(ge=0, lt=1)
+    train: TrainOverrides
 
-    def __post_init__(self):
-        for name in ("d_model", "n_layers", "n_heads"):
-            _check(getattr(self, name) > 0, name, f"must be > 0, got {getattr(self, name)}")
-        _check(self.d_model % self.n_heads == 0, "n_heads",
-               f"must divide d_model ({self.d_model}), got {self.n_heads}")
-        _check(self.context >= 2, "context", f"must be >= 2, got {self.context}")
-        _check(1 <= self.stride < self.context, "stride", f"must be in 1..context-1 ({self.context - 1}), "
-                                                           f"got {self.stride}")
-        _check(0 <= self.dropout < 1, "dropout", f"must be in [0, 1), got {self.dropout}")
+    def _rules(self) -> None:
+        _check(self.hidden_size % self.num_heads == 0, "num_heads",
+               f"must divide hidden_size ({self.hidden_size}), got {self.num_heads}")
+        _check(1 <= self.stride < self.context, "stride",
+               f"must be in 1..context-1 ({self.context - 1}), got {self.stride}")
 
     def check_train(self, train: TrainParams) -> None:
         # A longer training row would need windows the model never reads as a whole; say so up front.
         _check(train.num_steps <= self.context, "train.num_steps",
                f"must be <= context ({self.context}) for a transformer, got {train.num_steps}")
 
-    def label(self) -> str:
-        return f"{self.arch} {self.n_layers}×{self.d_model}"
+
+def _by_arch(value: Any, handler):
+    # The arch picks the class. pydantic adds the arch to the error path (models.gru.gru.x), a level
+    # that params.yaml does not have, and words an unknown arch without the sorted choices.
+    try:
+        return handler(value)
+    except ValidationError as e:
+        error = _first(e)
+        if error["type"] == "union_tag_invalid":
+            valid = ", ".join(sorted(ARCH_PARAMS))
+            raise _Invalid("arch", f"unknown arch {value['arch']!r} (valid: {valid})") from None
+        if error["type"] == "union_tag_not_found":
+            raise _Invalid("arch", "missing key") from None
+        raise _describe({**error, "loc": error["loc"][1:]}, {}) from None
 
 
-# The model registry's parameter side: arch name -> params class. `charlm.models.build_model`
-# holds the builders for the same names (a test checks the two agree).
+# The model registry's parameter side, the one place arch names are written: each class's `arch`
+# Literal. charlm.models maps each class to the model it builds.
+_ARCH_CLASSES = (RecurrentParams, BiLMParams, TransformerParams)
 ARCH_PARAMS: dict[str, type[ModelParams]] = {
-    "rnn": RecurrentParams,
-    "gru": RecurrentParams,
-    "lstm": RecurrentParams,
-    "bilstm": RecurrentParams,
-    "transformer": TransformerParams,
-}
+    arch: cls for cls in _ARCH_CLASSES for arch in typing.get_args(cls.model_fields["arch"].annotation)}
+AnyModelParams = Annotated[Union[_ARCH_CLASSES], Field(discriminator="arch"), WrapValidator(_by_arch)]
 
 
 # ---------------------------------------------------------------------------------------- ngram
-@dataclass(frozen=True)
-class NgramParams:
+class NgramParams(_Schema):
+    MAX_ORDER: ClassVar[int] = 8
+
     smoothing: Literal["additive", "laplace", "kneser_ney"]   # laplace = add-one (nltk.lm.Laplace)
-    order: int
-    epsilon: Optional[tuple[float, ...]]   # additive: one ε per order (ε1 for unigrams first)
-    discount: Optional[float]              # kneser_ney: one hand-set discount, or null = modified KN
+    order: int = Field(ge=1, le=MAX_ORDER)
+    epsilon: tuple[float, ...] | None = Field(strict=False)   # additive: one ε per order (ε1 for unigrams first)
+    discount: float | None = Field(gt=0, lt=1)   # kneser_ney: one hand-set discount, or null = modified KN
 
-    MAX_ORDER: typing.ClassVar[int] = 8
-
-    def __post_init__(self):
-        _check(1 <= self.order <= self.MAX_ORDER, "order",
-               f"must be in 1..{self.MAX_ORDER}, got {self.order}")
+    def _rules(self) -> None:
         if self.smoothing == "additive":
             _check(self.epsilon is not None, "epsilon", "is required for additive smoothing")
             _check(len(self.epsilon) == self.order, "epsilon",
                    f"needs one value per order ({self.order}), got {len(self.epsilon)}")
             _check(all(e > 0 for e in self.epsilon), "epsilon", f"every ε must be > 0, got {list(self.epsilon)}")
-            _check(self.discount is None, "discount", "only applies to kneser_ney")
         else:
             _check(self.epsilon is None, "epsilon", "only applies to additive smoothing")
-            _check(self.smoothing == "kneser_ney" or self.discount is None, "discount",
-                   "only applies to kneser_ney")
-            if self.discount is not None:
-                _check(0 < self.discount < 1, "discount", f"must be in (0, 1), got {self.discount}")
+        _check(self.smoothing == "kneser_ney" or self.discount is None, "discount", "only applies to kneser_ney")
 
 
 # ------------------------------------------------------------------------------------- evaluate
-@dataclass(frozen=True)
-class EvaluateParams:
-    prefixes: tuple[str, ...]
-    length: int                   # characters (tokens) generated per sample
-    temperature: float
-    top_k: int                    # 0 = no top-k filter
+class EvaluateParams(_Schema):
+    prefixes: tuple[str, ...] = Field(strict=False)
+    length: PositiveInt           # characters (tokens) generated per sample
+    temperature: PositiveFloat
+    top_k: NonNegativeInt         # 0 = no top-k filter
     seed: int
-    bootstrap_block: int          # characters per resampled block
-    bootstrap_samples: int
-    batch_size: int               # parallel streams when scoring a split
-
-    def __post_init__(self):
-        _check(self.length > 0, "length", f"must be > 0, got {self.length}")
-        _check(self.temperature > 0, "temperature", f"must be > 0, got {self.temperature}")
-        _check(self.top_k >= 0, "top_k", f"must be >= 0, got {self.top_k}")
-        _check(self.bootstrap_block > 0, "bootstrap_block", f"must be > 0, got {self.bootstrap_block}")
-        _check(self.bootstrap_samples > 0, "bootstrap_samples", f"must be > 0, got {self.bootstrap_samples}")
-        _check(self.batch_size > 0, "batch_size", f"must be > 0, got {self.batch_size}")
+    bootstrap_block: PositiveInt  # characters per resampled block
+    bootstrap_samples: PositiveInt
+    batch_size: PositiveInt       # parallel streams when scoring a split
 
 
 # ----------------------------------------------------------------------------------------- root
-@dataclass(frozen=True)
-class Params:
+class Params(_Schema):
     data: DataParams
     preprocess: PreprocessParams
     vocab: VocabParams
     train: TrainParams
-    models: dict[str, ModelParams]       # parsed per entry through ARCH_PARAMS[arch]
+    models: dict[str, AnyModelParams]
     ngram: dict[str, NgramParams]
     evaluate: EvaluateParams
 
-    def __post_init__(self):
+    def _rules(self) -> None:
         _check(len(self.models) > 0, "models", "must define at least one model")
         for section, names in (("models", self.models), ("ngram", self.ngram)):
             for name in names:
@@ -288,136 +316,132 @@ class Params:
 
     def model_train(self, name: str) -> TrainParams:
         """The shared `train` section with `models.<name>.train` merged over it, validated."""
-        merged = _merge_train(self.train, self.models[name].train, f"models.{name}.train")
+        model = self.models[name]
+        shared = sorted(SHARED_ONLY.keys() & model.train.keys())
+        if shared:
+            raise _Invalid(f"models.{name}.train.{shared[0]}",
+                           f"can only be set in the shared train section ({SHARED_ONLY[shared[0]]})")
         try:
-            self.models[name].check_train(merged)
-        except ParamsError as e:
-            raise ParamsError(f"models.{name}.{e}") from None
+            merged = _validate(TrainParams, {**self.train.model_dump(), **model.train})
+        except _Invalid as e:
+            raise _under(f"models.{name}.train", e) from None
+        try:
+            model.check_train(merged)
+        except _Invalid as e:
+            raise _under(f"models.{name}", e) from None
         return merged
 
 
 # ----------------------------------------------------------------------------------- the loader
-def load_params(path: str | Path = "params.yaml") -> Params:
-    """Read and validate params.yaml; raise ParamsError naming the file and dotted key on any problem."""
+def read_yaml(path: str | Path) -> Any:
+    """The parsed YAML file: the one reader of params files; a missing or malformed file is a ParamsError."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ParamsError(f"{path}: file not found") from None
     except yaml.YAMLError as e:
         raise ParamsError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+
+
+def load_params(path: str | Path = "params.yaml", overrides: Mapping[str, Any] | None = None,
+                source: str | Path | None = None) -> Params:
+    """Read and validate params.yaml, after setting `overrides` ({dotted key: value}, from the file `source`).
+
+    Every problem is a ParamsError naming the file (`source`, when overrides are given) and the dotted key.
+    """
+    raw = read_yaml(path)
     try:
-        return parse_params(raw)
+        return parse_params(_set_keys(raw, overrides or {}, Path(path).name))
     except ParamsError as e:
-        raise ParamsError(f"{path}: {e}") from None
+        raise ParamsError(f"{source or path}: {e}") from None
 
 
 def parse_params(raw: object) -> Params:
     """Validate an already-loaded mapping (tests use this directly)."""
-    return _parse(raw, Params, "")
+    return _validate(Params, raw)
 
 
-# train keys that dvc.yaml itself reads, so one value must hold for every model.
-SHARED_ONLY = {"launcher": "dvc.yaml builds every train@ command from train.launcher"}
+def _set_keys(raw: Any, overrides: Mapping[str, Any], name: str) -> Any:
+    # {dotted key: value} set as `dvc exp run -S` would; a key written `~a.b` deletes entry b of a (Hydra's `~`).
+    if not overrides:
+        return raw
+    merged = copy.deepcopy(raw)
+    for dotted, value in overrides.items():
+        delete = dotted.startswith("~")
+        *parents, leaf = dotted.lstrip("~").split(".")
+        node = merged
+        for i, part in enumerate(parents):
+            # A new leaf is fine (the schema then rejects keys it does not know); a new section is a typo.
+            _check(isinstance(node, dict) and isinstance(node.get(part), dict), dotted,
+                   f"no section {'.'.join(parents[:i + 1])} in {name}")
+            node = node[part]
+        if delete:
+            _check(leaf in node, dotted, f"nothing to delete: no such key in {name}")
+            del node[leaf]
+        else:
+            node[leaf] = value
+    return merged
 
 
-def _merge_train(base: TrainParams, overrides: dict, key: str) -> TrainParams:
-    merged = dataclasses.asdict(base)
-    for name in overrides:
-        if name not in merged:
-            raise ParamsError(f"{key}.{name}: unknown key (valid: {', '.join(sorted(merged))})")
-        if name in SHARED_ONLY:
-            raise ParamsError(f"{key}.{name}: can only be set in the shared train section ({SHARED_ONLY[name]})")
-    merged.update(overrides)
-    return _parse(merged, TrainParams, key)
-
-
-def _join(prefix: str, key: str) -> str:
-    return f"{prefix}.{key}" if prefix else key
-
-
-def _parse(value: object, tp: object, key: str):
-    """Check `value` against the type `tp`, recursively; `key` is the dotted path for errors."""
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    where = key or "params"
-
-    if tp is ModelParams:
-        # `models.<name>` entries: the arch picks the params class (transformers have other fields).
-        if not isinstance(value, dict):
-            raise ParamsError(f"{where}: must be a mapping, got {type(value).__name__}")
-        return _parse_dataclass(value, _arch_class(value, key), key)
-    if dataclasses.is_dataclass(tp):
-        return _parse_dataclass(value, tp, key)
-    if origin is Literal:
-        if value not in args:
-            raise ParamsError(f"{where}: must be one of {', '.join(map(str, args))}; got {value!r}")
-        return value
-    if origin in (Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        (inner,) = [a for a in args if a is not type(None)]
-        return _parse(value, inner, key)
-    if origin is tuple:
-        if not isinstance(value, (list, tuple)):
-            raise ParamsError(f"{where}: must be a list, got {type(value).__name__}")
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_parse(v, args[0], f"{key}[{i}]") for i, v in enumerate(value))
-        if len(value) != len(args):
-            raise ParamsError(f"{where}: must be a list of {len(args)} values, got {len(value)}")
-        return tuple(_parse(v, a, f"{key}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise ParamsError(f"{where}: must be a mapping, got {type(value).__name__}")
-        return {str(k): _parse(v, args[1], _join(key, str(k))) for k, v in value.items()}
-    if tp is dict:
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            raise ParamsError(f"{where}: must be a mapping, got {type(value).__name__}")
-        return dict(value)
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise ParamsError(f"{where}: must be true or false, got {value!r}")
-        return value
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ParamsError(f"{where}: must be an integer, got {value!r}")
-        return value
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ParamsError(f"{where}: must be a number, got {value!r}")
-        return float(value)
-    if tp is str:
-        if not isinstance(value, str):
-            raise ParamsError(f"{where}: must be a string, got {value!r}")
-        return value
-    raise TypeError(f"params schema: unsupported type {tp!r} at {where}")
-
-
-def _parse_dataclass(value: object, cls: type, key: str):
-    where = key or "params"
-    if not isinstance(value, dict):
-        raise ParamsError(f"{where}: must be a mapping, got {type(value).__name__}")
-    hints = typing.get_type_hints(cls)
-    fields = [f for f in dataclasses.fields(cls) if f.init]
-    names = {f.name for f in fields}
-    for k in value:
-        if k not in names:
-            raise ParamsError(f"{_join(key, str(k))}: unknown key (valid: {', '.join(sorted(names))})")
-    kwargs = {}
-    for f in fields:
-        if f.name not in value:
-            raise ParamsError(f"{_join(key, f.name)}: missing key")
-        kwargs[f.name] = _parse(value[f.name], hints[f.name], _join(key, f.name))
+# ------------------------------------------------------------------------ pydantic errors, one line
+def _validate(schema: type[_Schema], raw: Any):
     try:
-        obj = cls(**kwargs)
-    except ParamsError as e:
-        raise ParamsError(_join(key, str(e))) from None
-    return obj
+        return schema.model_validate(raw)
+    except ValidationError as e:
+        raise _unwrap(e) from None
 
 
-def _arch_class(value: dict, key: str) -> type:
-    arch = value.get("arch")
-    if arch not in ARCH_PARAMS:
-        raise ParamsError(f"{_join(key, 'arch')}: unknown arch {arch!r} (valid: {', '.join(sorted(ARCH_PARAMS))})")
-    return ARCH_PARAMS[arch]
+def _unwrap(e: ValidationError) -> _Invalid:
+    # The outermost model has already worded the error; pydantic wraps it once more.
+    return e.errors()[0]["ctx"]["error"]
+
+
+def _first(e: ValidationError) -> dict:
+    # A misspelt key is also a missing one: name the misspelling, as pydantic lists it last.
+    return min(e.errors(), key=lambda error: error["type"] != "extra_forbidden")
+
+
+_EXPECTED = {"int_type": "an integer", "float_type": "a number", "bool_type": "true or false",
+             "string_type": "a string", "tuple_type": "a list", "dict_type": "a mapping", "model_type": "a mapping",
+             "model_attributes_type": "a mapping"}
+
+
+def _describe(error: dict, fields: dict) -> _Invalid:
+    """pydantic's `error` as an _Invalid keyed by its path; `fields`: the model's own, for keys and bounds."""
+    loc, kind, value = error["loc"], error["type"], error["input"]
+    key = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
+    field = fields.get(loc[-1]) if len(loc) == 1 else None
+    if kind == "value_error":   # a check's or a nested model's _Invalid, keyed below `loc`
+        return _under(key, error["ctx"]["error"])
+    if kind == "missing":   # a key, or an item of a fixed-length list
+        return _Invalid(key, "missing key" if isinstance(loc[-1], str) else "missing")
+    if kind == "extra_forbidden":
+        return _Invalid(key, f"unknown key (valid: {', '.join(sorted(fields))})")
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal") and field:
+        return _Invalid(key, f"must be {_bounds(field.metadata, field.annotation)}, got {value}")
+    if kind == "literal_error" and field:
+        return _Invalid(key, f"must be one of {', '.join(map(str, typing.get_args(field.annotation)))}; "
+                             f"got {value!r}")
+    if kind in _EXPECTED:
+        shown = type(value).__name__ if isinstance(value, (dict, list)) else repr(value)
+        return _Invalid(key, f"must be {_EXPECTED[kind]}, got {shown}")
+    if kind == "string_pattern_mismatch":
+        return _Invalid(key, f"must match {error['ctx']['pattern']}, got {value!r}")
+    return _Invalid(key, error["msg"])
+
+
+def _bounds(metadata: list, annotation: object) -> str:
+    """`> 0`, `in (0, 1)`, `in [0, 1]`, or for integers `in 1..8`: the whole range, not just the bound missed."""
+    b = {op: getattr(m, op) for m in metadata for op in ("gt", "ge", "lt", "le") if hasattr(m, op)}
+    if len(b) == 1:
+        ((op, bound),) = b.items()
+        return f"{dict(gt='>', ge='>=', lt='<', le='<=')[op]} {bound}"
+    if annotation is int:
+        return f"in {b['ge']}..{b['le']}"
+    low, high = ("(", b["gt"]) if "gt" in b else ("[", b["ge"]), (")", b["lt"]) if "lt" in b else ("]", b["le"])
+    return f"in {low[0]}{low[1]}, {high[1]}{high[0]}"
+
+
+def _under(prefix: str, error: _Invalid) -> _Invalid:
+    return _Invalid(f"{prefix}.{error.key}" if prefix and error.key else prefix or error.key, error.problem)

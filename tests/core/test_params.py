@@ -9,6 +9,7 @@ import yaml
 from charlm.params import ARCH_PARAMS, ParamsError, load_params, parse_params
 from helpers import REPO, TINY_PARAMS
 
+BOOK_ID_RULE = "a positive integer or a name matching ^[a-z0-9][a-z0-9_-]{0,63}$"
 
 @pytest.fixture(scope="module")
 def raw():
@@ -48,8 +49,21 @@ def test_default_and_tiny_params_validate():
     (lambda r: r["vocab"].pop("token"), "vocab.token: missing key"),
     (lambda r: r["vocab"].update(token="byte"), "vocab.token: must be one of char, word"),
     (lambda r: r["data"].update(books=[]), "data.books: must list at least one book"),
-    (lambda r: r["data"]["books"][0].update(id=-3), "data.books[0].id: must be a positive integer"),
-    (lambda r: r["data"]["books"][0].update(id="../etc"), "data.books[0].id: must be an integer"),
+    (lambda r: r["data"]["books"][0].update(id=-3), f"data.books[0].id: must be {BOOK_ID_RULE}, got -3"),
+    (lambda r: r["data"]["books"][0].update(id="../etc"), f"data.books[0].id: must be {BOOK_ID_RULE}, got '../etc'"),
+    (lambda r: r["data"]["books"][0].update(id=True), f"data.books[0].id: must be {BOOK_ID_RULE}, got True"),
+    (lambda r: r["data"]["books"][0].update(sha256="ABC"), "data.books[0].sha256: must match ^[0-9a-f]{64}$"),
+    (lambda r: r["data"].update(verify="error"), "data.verify: must be one of warn, strict; got 'error'"),
+    (lambda r: r["data"].pop("verify"), "data.verify: missing key"),
+    # strict types: no "32" -> 32, no 1.0 -> 1
+    (lambda r: r["train"].update(batch_size="32"), "train.batch_size: must be an integer, got '32'"),
+    (lambda r: r["train"].update(batch_size=32.0), "train.batch_size: must be an integer, got 32.0"),
+    (lambda r: r["train"].update(betas=[0.9, "0.99"]), "train.betas[1]: must be a number, got '0.99'"),
+    (lambda r: r["models"]["gru"].pop("arch"), "models.gru.arch: missing key"),
+    (lambda r: r["models"]["gru"].update(hidden_size=-3), "models.gru.hidden_size: must be > 0, got -3"),
+    (lambda r: r["models"]["gru"].update(train=[]), "models.gru.train: must be a mapping, got list"),
+    # a misspelt key is also a missing one: the misspelling is named, with the valid keys
+    (lambda r: r["vocab"].update(tokn=r["vocab"].pop("token")), "vocab.tokn: unknown key (valid: min_freq, reserved, token)"),
     (lambda r: r["ngram"]["kn5"].update(discount=1.5), "ngram.kn5.discount: must be in (0, 1)"),
     (lambda r: r["ngram"]["kn5"].update(order=0), "ngram.kn5.order: must be in 1..8"),
     (lambda r: r["ngram"]["add3"].update(epsilon=[1.0, 0.0, 1.0]), "ngram.add3.epsilon: every ε must be > 0"),
@@ -85,3 +99,11 @@ def test_load_params_names_the_file(tmp_path):
 
 def test_every_arch_has_a_params_class():
     assert {"rnn", "gru", "lstm", "bilstm", "transformer"} <= set(ARCH_PARAMS)
+
+
+def test_a_book_pin_is_optional_and_lists_become_tuples(raw):
+    edited = copy.deepcopy(raw)
+    edited["data"]["books"][0].pop("sha256", None)
+    params = parse_params(edited)
+    assert params.data.books[0].sha256 is None
+    assert params.train.betas == (0.9, 0.99) and isinstance(params.evaluate.prefixes, tuple)

@@ -36,7 +36,21 @@ def test_the_gpu_profile_applied_by_dvc_gives_valid_params(repo_copy):
     assert params.data == load_params(REPO / "params.yaml").data   # untouched sections stay as they were
 
 
+def test_the_quick_profile_applied_by_dvc_deletes_the_entries_it_names(repo_copy):
+    from dvc.utils.hydra import apply_overrides
+
+    args = profile_args("quick")
+    deleted = {a[len("~ngram."):] for a in args[1::2] if a.startswith("~ngram.")}
+    apply_overrides(str(repo_copy / "params.yaml"), args[1::2])
+    params = load_params(repo_copy / "params.yaml")
+    full = load_params(REPO / "params.yaml")
+    assert deleted and set(params.ngram) == set(full.ngram) - deleted
+    assert set(params.models) == set(full.models)   # every architecture still runs
+    assert params.preprocess.test_fraction == 0.01
+
+
 @pytest.mark.parametrize("line, message", [
+    ("~ngram.kn9: null", r"profiles/bad.yaml: ~ngram.kn9: nothing to delete: no such key in params.yaml"),
     ("models.lstm.hidden_sise: 3", r"profiles/bad.yaml: models.lstm.hidden_sise: unknown key"),
     ("models.lstm.hidden_size: -3", r"profiles/bad.yaml: models.lstm.hidden_size: must be > 0, got -3"),
     ("modles.lstm.hidden_size: 3", r"profiles/bad.yaml: modles.lstm.hidden_size: no section modles in params.yaml"),
@@ -56,4 +70,4 @@ def test_cli_prints_xargs_ready_words_and_fails_in_one_line(repo_copy):
     assert shlex.split(ok.stdout) == profile_args("gpu")
     bad = subprocess.run(["charlm", "profile", "tpu"], cwd=repo_copy, env=tool_env(), capture_output=True, text=True)
     assert bad.returncode == 1
-    assert bad.stderr.strip().splitlines() == ["error: profiles/tpu.yaml: no such profile (profiles: gpu)"]
+    assert bad.stderr.strip().splitlines() == ["error: profiles/tpu.yaml: no such profile (profiles: gpu, quick)"]

@@ -10,7 +10,7 @@ import yaml
 
 from charlm.data.vocab import load_vocab
 from charlm.io import read_json
-from helpers import REPO, SHARED_NOVELS, TINY_BOOKS, make_tiny_repo
+from helpers import REPO, TINY_BOOKS, make_tiny_repo, require_shared_novels
 
 pytestmark = pytest.mark.e2e
 DATA_STAGES = {"fetch", "preprocess", "build_vocab", "encode"}
@@ -82,12 +82,12 @@ def test_two_runs_from_scratch_are_byte_identical(tiny_repo, book_server, tmp_pa
     assert first == second
 
 
-@pytest.mark.skipif(not SHARED_NOVELS.is_dir(), reason="../shared/data/novels is not present")
 def test_the_ten_novels_give_the_notebooks_28_entry_vocabulary(tmp_path):
-    repo = make_tiny_repo(tmp_path / "repo", str(SHARED_NOVELS), allow_http=False)
+    novels = require_shared_novels()
+    repo = make_tiny_repo(tmp_path / "repo", str(novels), allow_http=False)
     defaults = yaml.safe_load((REPO / "params.yaml").read_text())
     params = repo.params
-    params["data"] = {**defaults["data"], "source": str(SHARED_NOVELS)}   # the ten books, default caps
+    params["data"] = {**defaults["data"], "source": str(novels)}   # the ten books, default caps
     params["preprocess"], params["vocab"] = defaults["preprocess"], defaults["vocab"]
     repo.set_params(params)
     repo.dvc("repro", "encode")

@@ -14,8 +14,9 @@ from helpers import TINY_BOOKS, LoopbackServer, Route
 
 
 def data_params(source: str, ids=(101,), allow_http=True, max_bytes=1_000_000, timeout_s=2.0, retries=2):
-    books = tuple(Book(i, f"Book {i}", "Test") for i in ids)
-    return DataParams(source, allow_http, max_bytes, timeout_s, retries, books)
+    books = tuple(Book(id=i, title=f"Book {i}", author="Test") for i in ids)
+    return DataParams(source=source, allow_http=allow_http, max_bytes=max_bytes, timeout_s=timeout_s, retries=retries,
+                      verify="warn", books=books)
 
 
 @pytest.fixture(scope="module")
@@ -208,9 +209,9 @@ def test_nothing_is_written_unless_every_book_arrives(tmp_path):
     assert (out / "101.txt").read_bytes() == b"the previous download"
 
 
-@pytest.mark.parametrize("book_id", [0, -3, True, "7", 1.5])
-def test_book_ids_must_be_positive_integers(book_id):
-    with pytest.raises(CharlmError, match="must be a positive integer"):
+@pytest.mark.parametrize("book_id", [0, -3, True, 1.5, "../7", "My_book", ""])
+def test_book_ids_must_be_positive_integers_or_names(book_id):
+    with pytest.raises(CharlmError, match="must be a positive integer or a name matching"):
         book_location("novels", book_id)
 
 

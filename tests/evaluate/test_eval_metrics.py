@@ -1,7 +1,6 @@
 """metrics/eval/<name>.json: stable flat keys, bpc arithmetic, per-book consistency, the bidirectional rule."""
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import numpy as np
@@ -22,14 +21,15 @@ FORWARD_KEYS = sorted(["num_parameters", "vocab_size"] + [f"val.{k}" for k in SP
 
 @pytest.fixture(scope="module")
 def eval_params():
-    return dataclasses.replace(load_params(TINY_PARAMS).evaluate, bootstrap_samples=200)
+    return load_params(TINY_PARAMS).evaluate.model_copy(update={"bootstrap_samples": 200})
 
 
 def run(tmp_path, eval_params, token="char", directions=("forward",)):
     interim, processed, vocab = write_eval_inputs(tmp_path, token)
     splits = [load_eval_split(s, processed, interim, vocab) for s in ("val", "test")]
     lm = BigramLM(np.load(processed / "train.npy"), len(vocab), directions=directions)
-    return evaluate_lm(lm, splits, eval_params, len(vocab)), lm, splits, interim
+    metrics, _ = evaluate_lm(lm, splits, eval_params, len(vocab))
+    return metrics, lm, splits, interim
 
 
 def test_keys_are_stable(tmp_path, eval_params):
@@ -81,6 +81,17 @@ def test_bidirectional_reports_both_directions_and_their_mean(tmp_path, eval_par
     for split in ("val", "test"):
         assert metrics[f"mean.{split}.bpc"] == pytest.approx(
             (metrics[f"{split}.bpc"] + metrics[f"backward.{split}.bpc"]) / 2, abs=1e-4)
+
+
+def test_the_nll_kept_for_data_scores_is_the_forward_directions_in_float32(tmp_path, eval_params):
+    interim, processed, vocab = write_eval_inputs(tmp_path)
+    splits = [load_eval_split(s, processed, interim, vocab) for s in ("val", "test")]
+    lm = BigramLM(np.load(processed / "train.npy"), len(vocab), directions=("forward", "backward"))
+    _, nll = evaluate_lm(lm, splits, eval_params, len(vocab))
+    assert sorted(nll) == ["test", "val"]
+    for split in splits:
+        assert nll[split.name].dtype == np.float32
+        assert nll[split.name] == pytest.approx(lm.token_nll(split.tokens, "forward"), rel=1e-6)
 
 
 def test_bad_token_nll_shape_is_an_error(tmp_path, eval_params):

@@ -35,7 +35,7 @@ def test_book_spans_tile_the_tokens():
     ([{"id": 1, "title": "A", "start": 0, "end": 5}, {"id": 2, "title": "B", "start": 3, "end": 8}],
      r"\[1\] \(book 2\)"),
     ([{"id": 1, "title": "A", "start": 0, "end": 6}], "books end at 6, but the text has 8 characters"),
-    ([{"id": 1, "start": 0, "end": 8}], r"\[0\]: needs integer id/start/end and a title"),
+    ([{"id": 1, "start": 0, "end": 8}], r"\[0\]: needs an id \(integer or name\), integer start/end and a title"),
 ])
 def test_bad_book_offsets_name_the_file_and_book(books, message):
     with pytest.raises(CharlmError, match=message) as error:

@@ -1,4 +1,5 @@
-"""stages/evaluate.py: writes canonical metrics + samples, and fails in one line naming a missing model."""
+"""stages/evaluate.py: writes canonical metrics, samples and per-token nll, and fails in one line naming a missing
+model."""
 from __future__ import annotations
 
 import importlib.util
@@ -25,7 +26,7 @@ def argv(root, name="gru", model=None):
     return ["--params", str(TINY_PARAMS), "--name", name, "--model", str(model or root / "models" / f"{name}.pt"),
             "--data", str(root / "data/processed"), "--vocab", str(root / "data/processed/vocab.json"),
             "--interim", str(root / "data/interim"), "--metrics", str(root / f"metrics/eval/{name}.json"),
-            "--samples", str(root / f"reports/samples/{name}.md")]
+            "--samples", str(root / f"reports/samples/{name}.md"), "--scores", str(root / f"data/scores/{name}")]
 
 
 def test_stage_writes_metrics_and_samples(tmp_path, monkeypatch):
@@ -47,8 +48,18 @@ def test_stage_writes_metrics_and_samples(tmp_path, monkeypatch):
     page = (tmp_path / "reports/samples/gru.md").read_text()
     assert '## "the whale"' in page   # the tiny profile's prefix
 
+    scores = {split: (tmp_path / f"data/scores/gru/{split}.npy").read_bytes() for split in ("val", "test")}
+    test_nll = np.load(tmp_path / "data/scores/gru/test.npy")
+    test_tokens = np.load(processed / "test.npy")
+    assert test_nll.dtype == np.float32 and test_nll.shape == (len(test_tokens) - 1,)
+    # Forward nll in nats, in text order: the same numbers the metrics were computed from.
+    expected = BigramLM(np.load(processed / "train.npy"), len(vocab)).token_nll(test_tokens)
+    assert test_nll == pytest.approx(expected, rel=1e-6)
+    assert test_nll.sum() / np.log(2) / len(test_nll) == pytest.approx(metrics["test.bpc"], abs=1e-4)
+
     load_stage("evaluate").main(argv(tmp_path))   # reproducible: a rerun writes the same bytes
     assert (tmp_path / "metrics/eval/gru.json").read_text() == text
+    assert {split: (tmp_path / f"data/scores/gru/{split}.npy").read_bytes() for split in ("val", "test")} == scores
 
 
 @pytest.mark.parametrize("name, model, message", [
@@ -57,7 +68,8 @@ def test_stage_writes_metrics_and_samples(tmp_path, monkeypatch):
     ("kn4", "models/ngram-kn4.npz",
      r"error: model 'kn4' \(ngram.kn4 in params\) has no checkpoint at .*ngram-kn4.npz: run `dvc repro ngram@kn4`"),
     ("gpt", None,
-     r"error: 'gpt' is not a model in params \(models: rnn, gru, lstm, deep_lstm, bilstm, transformer; ngram: add3, kn4\)"),
+     r"error: models.gpt or ngram.gpt: no such model "
+     r"\(defined in models: bilstm, deep_lstm, gru, lstm, rnn, transformer; ngram: add3, kn4\)"),
 ])
 def test_missing_model_is_one_line_naming_it(tmp_path, capsys, name, model, message):
     write_eval_inputs(tmp_path)

@@ -15,7 +15,7 @@ def small(arch: str, input: str = "embedding", tie: bool = False, layers: int = 
 
 def small_transformer(context: int = 8, stride: int = 3, dropout: float = 0.0, layers: int = 2) -> TransformerParams:
     # context 8 is shorter than the tests' sequences, so every test also crosses window boundaries.
-    return TransformerParams(arch="transformer", d_model=16, n_layers=layers, n_heads=2, context=context,
+    return TransformerParams(arch="transformer", num_layers=layers, hidden_size=16, num_heads=2, context=context,
                              stride=stride, dropout=dropout, train={})
 
 

@@ -5,11 +5,13 @@ import math
 
 import pytest
 import torch
+import yaml
 from torch.nn import functional as F
 
 from charlm.errors import CharlmError
 from charlm.models import MAX_ONE_HOT_VOCAB, REGISTRY, build_model, num_parameters
-from charlm.params import ARCH_PARAMS
+from charlm.params import ARCH_PARAMS, parse_params
+from helpers import TINY_PARAMS
 from modelkit import VARIANTS, VOCAB, small
 
 IDS = [v[0] for v in VARIANTS]
@@ -43,14 +45,15 @@ def test_carried_state_equals_one_long_pass(params):
     torch.testing.assert_close(torch.cat([first, second], 1), whole, rtol=1e-5, atol=1e-6)
 
 
-def test_registry_matches_the_params_schema():
-    assert set(REGISTRY) == set(ARCH_PARAMS)
+def test_every_params_class_has_a_builder():
+    assert set(REGISTRY) == set(ARCH_PARAMS.values())
 
 
 def test_unknown_arch_lists_the_valid_ones():
-    bad = small("lstm").__class__(**{**small("lstm").__dict__, "arch": "mamba"})
+    raw = yaml.safe_load(TINY_PARAMS.read_text())
+    raw["models"]["x"] = {**small("lstm").model_dump(), "arch": "mamba"}
     with pytest.raises(CharlmError, match=r"models.x.arch: unknown arch 'mamba' \(valid: bilstm, gru, lstm, rnn, transformer\)"):
-        build_model(bad, VOCAB, key="models.x")
+        parse_params(raw)
 
 
 def test_one_hot_refused_for_a_large_vocabulary():

@@ -26,4 +26,4 @@ def encode(text: str, tokens: tuple[str, ...]) -> np.ndarray:
 
 
 def fit(ids: np.ndarray, vocab_size: int, smoothing: str, order: int, epsilon=None, discount=None):
-    return fit_ngram(ids, vocab_size, NgramParams(smoothing, order, epsilon, discount))
+    return fit_ngram(ids, vocab_size, NgramParams(smoothing=smoothing, order=order, epsilon=epsilon, discount=discount))

@@ -6,8 +6,9 @@ import math
 import numpy as np
 import pytest
 
+from arpa_reader import arpa_log10_prob, parse_arpa
 from charlm.errors import CharlmError
-from charlm.ngram.arpa import SPACE, arpa_log10_prob, arpa_words, parse_arpa, write_arpa
+from charlm.ngram.arpa import SPACE, arpa_words, write_arpa
 from ngram_fixtures import char_vocab, clean_text, encode, fit
 
 TEXT = clean_text(250, seed=9)

@@ -38,6 +38,6 @@ def test_bad_ngram_params_are_refused(raw, name, edit, message):
 
 def test_the_library_checks_the_same_rules():
     with pytest.raises(ParamsError, match="epsilon: every ε must be > 0"):
-        NgramParams("additive", 2, (1.0, 0.0), None)
+        NgramParams(smoothing="additive", order=2, epsilon=(1.0, 0.0), discount=None)
     with pytest.raises(ParamsError, match="discount: must be in"):
-        NgramParams("kneser_ney", 2, None, 1.5)
+        NgramParams(smoothing="kneser_ney", order=2, epsilon=None, discount=1.5)

@@ -6,6 +6,7 @@ import yaml
 
 from charlm.evaluate.metrics import evaluate_lm
 from charlm.evaluate.samples import generate_samples, samples_markdown
+from charlm.evaluate.scores import save_scores
 from charlm.evaluate.splits import load_eval_split
 from charlm.io import write_json
 from charlm.params import parse_params
@@ -25,7 +26,7 @@ def fake_params():
                             {"id": 9, "title": "Nine", "author": "T"}]
     raw["models"]["gru"]["train"] = {"max_tokens": 4321}
     raw["models"]["deep_lstm"]["train"] = {"patience": 2}
-    raw["models"]["tf"] = {"arch": "transformer", "d_model": 16, "n_layers": 2, "n_heads": 2, "context": 32,
+    raw["models"]["tf"] = {"arch": "transformer", "num_layers": 2, "hidden_size": 16, "num_heads": 2, "context": 32,
                            "stride": 16, "dropout": 0.0, "train": {"max_tokens": 5000}}
     return parse_params(raw)
 
@@ -38,25 +39,31 @@ def fake_run(params, name: str, num_parameters: int) -> dict:
     tokens = {"max_tokens": p.max_tokens // step * step, "max_epochs": p.max_epochs * EPOCH_TOKENS,
               "patience": EPOCH_TOKENS + 3 * step}[stop]
     assert tokens <= p.max_tokens, name   # a fake run must not overspend its budget either
-    return {"tokens_seen": tokens, "epochs": round(tokens / EPOCH_TOKENS, 3), "stop_reason": stop,
-            "best_tokens": tokens - (p.patience * step if stop == "patience" else 0),
-            "steps": tokens // step, "num_parameters": num_parameters}
+    return {"train.tokens": tokens, "train.epochs": round(tokens / EPOCH_TOKENS, 3), "stop_reason": stop,
+            "best.tokens": tokens - (p.patience * step if stop == "patience" else 0),
+            "train.steps": tokens // step, "num_parameters": num_parameters}
 
 
 def write_fake_results(root, params) -> dict:
-    """metrics/eval, metrics/train, dvclive/train and reports/samples for every model in params; returns the dirs."""
+    """metrics/eval, metrics/train, dvclive/train, reports/samples and data/scores for every model in params;
+    returns the dirs (and the output paths of the plot stage)."""
     interim, processed, vocab = write_eval_inputs(root)
     splits = [load_eval_split(s, processed, interim, vocab) for s in ("val", "test")]
     train = np.load(processed / "train.npy")
     dirs = {k: root / v for k, v in (("eval", "metrics/eval"), ("train", "metrics/train"), ("live", "dvclive/train"),
-                                     ("samples", "reports/samples"), ("plots", "plots"))}
+                                     ("samples", "reports/samples"), ("plots", "plots"), ("data", "metrics/data.json"),
+                                     ("scores", "data/scores"), ("passage", "reports/bits_passage.html"))}
+    dirs["interim"] = interim
+    # Book 9's text does not match its pin: the report must say so.
+    write_json(dirs["data"], {"per_book": {str(b.id): {"pinned": b.id != 9} for b in params.data.books}})
     for i, name in enumerate([*params.models, *params.ngram]):
         neural = name in params.models
         directions = ("forward", "backward") if name == "bilstm" else ("forward",)
         # Models fitted on different amounts of text, so their scores differ.
         lm = BigramLM(train[: len(train) * (i + 2) // 10], len(vocab), name=name, directions=directions)
-        evaluation = evaluate_lm(lm, splits, params.evaluate, len(vocab))
+        evaluation, nll = evaluate_lm(lm, splits, params.evaluate, len(vocab))
         write_json(dirs["eval"] / f"{name}.json", evaluation)
+        save_scores(dirs["scores"] / name, nll)
         (dirs["samples"] / f"{name}.md").parent.mkdir(parents=True, exist_ok=True)
         (dirs["samples"] / f"{name}.md").write_text(
             samples_markdown(name, generate_samples(lm, vocab, params.evaluate), params.evaluate))
@@ -64,7 +71,7 @@ def write_fake_results(root, params) -> dict:
         if neural:
             metrics = fake_run(params, name, evaluation["num_parameters"])
             live = dirs["live"] / name / "plots" / "metrics"
-            steps = np.linspace(metrics["tokens_seen"] / 6, metrics["tokens_seen"], 6).round().astype(int)
+            steps = np.linspace(metrics["train.tokens"] / 6, metrics["train.tokens"], 6).round().astype(int)
             tables = {"val/bpc_forward.tsv": ("bpc_forward", 4.5 - np.log1p(steps / 1000) * (0.5 + 0.1 * i)),
                       "train/loss_nats.tsv": ("loss_nats", 3.0 - np.log1p(steps / 1000) * 0.3)}
             for file, (field, values) in tables.items():
@@ -72,6 +79,6 @@ def write_fake_results(root, params) -> dict:
                 lines = ["step\t" + field] + [f"{s}\t{v}" for s, v in zip(steps, values)]
                 (live / file).write_text("\n".join(lines) + "\n")
         else:
-            metrics = {"train_tokens": 3000 * (i + 1), "order": params.ngram[name].order}
+            metrics = {"train.tokens": 3000 * (i + 1), "train.epochs": 1, "order": params.ngram[name].order}
         write_json(dirs["train"] / (f"{name}.json" if neural else f"ngram-{name}.json"), metrics)
     return dirs

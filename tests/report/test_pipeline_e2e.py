@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from charlm.report.bits_charts import BITS_FILES
 from charlm.report.charts import CHART_FILES
 from helpers import TINY_BOOKS, make_tiny_repo, serve_books
 
@@ -38,10 +39,16 @@ def test_full_repro_writes_every_model_and_is_up_to_date(repo):
         metrics = json.loads((repo.root / "metrics" / "eval" / f"{name}.json").read_text())
         assert metrics["test.bpc_ci_low"] <= metrics["test.bpc"] <= metrics["test.bpc_ci_high"], name
         assert ("backward.test.bpc" in metrics) == (name == "bilstm"), name
-    for chart in CHART_FILES:
+    for chart in CHART_FILES + BITS_FILES:
         assert (repo.root / "plots" / chart).stat().st_size > 0
+    for name in names:   # the per-token nll behind each model's numbers (a DVC output, not in git)
+        assert {p.name for p in (repo.root / "data" / "scores" / name).iterdir()} == {"val.npy", "test.npy"}, name
     report = (repo.root / "reports" / "report.md").read_text()
     assert all(f"| `{name}` |" in report for name in names)
+    assert "## Where the bits go" in report and "### The largest gains" in report
+    page = (repo.root / "reports" / "bits_passage.html").read_text()
+    assert "<h2>Book 101</h2>" in page and "<h2>Book 102</h2>" in page   # the first and the middle book
+    assert not re.search(r"https?://|src=|<script", page)
     summary = json.loads((repo.root / "metrics" / "summary.json").read_text())
     assert sorted(m["rank"] for m in summary["models"].values()) == list(range(1, len(names) + 1))
     assert repo.stale_stages() == set()

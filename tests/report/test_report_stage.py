@@ -5,11 +5,16 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+import shutil
 
 import pytest
 
+from charlm.errors import CharlmError
+from charlm.io import read_json
+from charlm.report.bits_charts import BITS_FILES
 from charlm.report.charts import CHART_FILES
-from charlm.report.run import build_report
+from charlm.report.collect import collect_results
+from charlm.report.run import bits_analysis, build_report
 from charlm.stage import run_stage
 from fake_results import fake_params, write_fake_results
 from helpers import REPO
@@ -20,15 +25,19 @@ def built(tmp_path_factory):
     root = tmp_path_factory.mktemp("report")
     params = fake_params()
     dirs = write_fake_results(root, params)
-    report, summary = build_report(params, dirs["eval"], dirs["train"], dirs["live"], dirs["samples"],
-                                   dirs["plots"], root / "reports" / "report.md")
+    report, summary = build(params, dirs, dirs["plots"], root / "reports" / "report.md", dirs["passage"])
     return params, dirs, report, summary
+
+
+def build(params, dirs, plots, report_path, passage):
+    return build_report(params, dirs["eval"], dirs["train"], dirs["live"], dirs["samples"], plots, report_path,
+                        read_json(dirs["data"]), dirs["scores"], dirs["interim"], passage)
 
 
 def test_charts_are_written_and_non_empty(built):
     _, dirs, _, _ = built
-    assert sorted(p.name for p in dirs["plots"].iterdir()) == sorted(CHART_FILES)
-    for name in CHART_FILES:
+    assert sorted(p.name for p in dirs["plots"].iterdir()) == sorted(CHART_FILES + BITS_FILES)
+    for name in CHART_FILES + BITS_FILES:
         data = (dirs["plots"] / name).read_bytes()
         assert data.startswith(b"\x89PNG") and len(data) > 10_000
 
@@ -52,6 +61,12 @@ def table_rows(report: str, heading: str) -> tuple[list[str], dict[str, list[str
     return header, {row[header.index("model")].strip("`"): row for row in cells[2:]}
 
 
+def test_report_flags_a_book_whose_text_does_not_match_its_pin(built):
+    _, _, report, _ = built
+    flagged = [line for line in report.splitlines() if "Not pinned" in line]
+    assert len(flagged) == 1 and "*Nine* (`9`)" in flagged[0] and "Seventh" not in flagged[0]
+
+
 def test_ranking_table_shows_training_tokens_not_timings(built):
     params, dirs, report, _ = built
     header, rows = table_rows(report, "Ranking (test split)")
@@ -63,8 +78,8 @@ def test_ranking_table_shows_training_tokens_not_timings(built):
     for name, label in labels.items():
         assert rows[name][header.index("type")] == label
     gru = json.loads((dirs["train"] / "gru.json").read_text())
-    assert rows["gru"][header.index("training tokens²")] == f"{gru['tokens_seen'] / 1000:.1f}k"
-    assert rows["gru"][header.index("epochs")] == f"{gru['epochs']:.2f}"
+    assert rows["gru"][header.index("training tokens²")] == f"{gru['train.tokens'] / 1000:.1f}k"
+    assert rows["gru"][header.index("epochs")] == f"{gru['train.epochs']:.2f}"
 
 
 def test_report_shows_each_neural_models_budget_beside_what_it_used(built):
@@ -76,9 +91,9 @@ def test_report_shows_each_neural_models_budget_beside_what_it_used(built):
         budget, run = params.model_train(name), json.loads((dirs["train"] / f"{name}.json").read_text())
         row = rows[name]
         assert row[col["budget (`max_tokens`)"]] == f"{budget.max_tokens:,}", name
-        assert row[col["tokens seen"]] == f"{run['tokens_seen']:,}", name
-        assert row[col["best val bpc at (tokens)"]] == f"{run['best_tokens']:,}", name
-        six_nd = 6 * params_count(dirs, name) * run["tokens_seen"]
+        assert row[col["tokens seen"]] == f"{run['train.tokens']:,}", name
+        assert row[col["best val bpc at (tokens)"]] == f"{run['best.tokens']:,}", name
+        six_nd = 6 * params_count(dirs, name) * run["train.tokens"]
         assert float(row[col["training compute³"]].removesuffix(" FLOPs")) == pytest.approx(six_nd, rel=0.05)
     # The per-model override shows, not the shared budget; each stop reason reads with its param.
     assert rows["gru"][col["budget (`max_tokens`)"]] == "4,321" != f"{params.train.max_tokens:,}"
@@ -92,24 +107,31 @@ def params_count(dirs, name: str) -> int:
     return json.loads((dirs["eval"] / f"{name}.json").read_text())["num_parameters"]
 
 
-def test_summary_ranks_every_model(built):
-    params, dirs, _, summary = built
+def test_summary_and_table_rank_every_model_by_its_evaluated_test_bpc(built):
+    params, dirs, report, summary = built
     names = [*params.models, *params.ngram]
+    # The scores as the evaluate stage wrote them, not as the summary repeats them.
+    test_bpc = {name: json.loads((dirs["eval"] / f"{name}.json").read_text())["test.bpc"] for name in names}
+    assert len(set(test_bpc.values())) == len(names)            # no ties: the order is the scores' alone
+    best_first = sorted(names, key=test_bpc.get)
     assert sorted(summary["models"]) == sorted(names)
-    ranks = {n: m["rank"] for n, m in summary["models"].items()}
-    assert sorted(ranks.values()) == list(range(1, len(names) + 1))
-    by_rank = sorted(summary["models"].values(), key=lambda m: m["rank"])
-    assert [m["test.bpc"] for m in by_rank] == sorted(m["test.bpc"] for m in by_rank)
-    assert summary["best"] == {"neural.test.bpc": min(summary["models"][n]["test.bpc"] for n in params.models),
-                               "ngram.test.bpc": min(summary["models"][n]["test.bpc"] for n in params.ngram)}
+    assert {n: m["rank"] for n, m in summary["models"].items()} == {n: i for i, n in enumerate(best_first, 1)}
+    assert {n: m["test.bpc"] for n, m in summary["models"].items()} == test_bpc
+    assert summary["best"] == {"neural.test.bpc": min(test_bpc[n] for n in params.models),
+                               "ngram.test.bpc": min(test_bpc[n] for n in params.ngram)}
+    header, rows = table_rows(report, "Ranking (test split)")
+    assert list(rows) == best_first
+    for rank, name in enumerate(best_first, 1):
+        assert rows[name][header.index("rank")] == str(rank)
+        assert rows[name][header.index("test bpc [95% CI]")].startswith(f"**{test_bpc[name]:.4f}** ["), name
     for name, model in summary["models"].items():
         train = json.loads((dirs["train"] / (f"{name}.json" if name in params.models else f"ngram-{name}.json"))
                            .read_text())
+        assert model["train.tokens"] == train["train.tokens"]
         if name in params.models:
-            assert model["train_tokens"] == train["tokens_seen"]
-            assert model["train_flops"] == 6 * params_count(dirs, name) * train["tokens_seen"]
+            assert model["train.flops"] == 6 * params_count(dirs, name) * train["train.tokens"]
         else:
-            assert model["train_tokens"] == train["train_tokens"] and "train_flops" not in model
+            assert "train.flops" not in model
     json.dumps(summary)   # plain JSON types only
 
 
@@ -126,11 +148,12 @@ def test_no_output_mentions_a_timing(built):
 def test_rerun_is_byte_identical(built, tmp_path):
     params, dirs, report, _ = built
     again = tmp_path / "plots"
-    report_again, _ = build_report(params, dirs["eval"], dirs["train"], dirs["live"], dirs["samples"], again,
-                                   tmp_path / "reports" / "report.md")
+    page = tmp_path / "reports" / "bits_passage.html"
+    report_again, _ = build(params, dirs, again, tmp_path / "reports" / "report.md", page)
     assert report_again == report
-    for name in CHART_FILES:
+    for name in CHART_FILES + BITS_FILES:
         assert (again / name).read_bytes() == (dirs["plots"] / name).read_bytes(), name
+    assert page.read_bytes() == dirs["passage"].read_bytes()
 
 
 def test_missing_model_output_names_the_model(built, tmp_path, capsys):
@@ -146,9 +169,71 @@ def test_missing_model_output_names_the_model(built, tmp_path, capsys):
     with pytest.raises(SystemExit):
         run_stage(stage.main, ["--params", str(REPO / "tests" / "tiny_params.yaml"), "--eval", str(eval_dir),
                                "--train", str(dirs["train"]), "--live", str(dirs["live"]),
-                               "--samples", str(dirs["samples"]), "--plots", str(tmp_path / "plots"),
-                               "--report", str(tmp_path / "report.md"), "--summary", str(tmp_path / "s.json")])
+                               "--samples", str(dirs["samples"]), "--data", str(dirs["data"]),
+                               "--scores", str(dirs["scores"]), "--interim", str(dirs["interim"]),
+                               "--plots", str(tmp_path / "plots"), "--report", str(tmp_path / "report.md"),
+                               "--passage", str(tmp_path / "passage.html"), "--summary", str(tmp_path / "s.json")])
     err = capsys.readouterr().err
     assert re.fullmatch(r"error: model 'gru' is listed in params but its evaluation .*gru.json is missing: "
                         r"run `dvc repro evaluate@gru`\n", err)
     assert not (tmp_path / "report.md").exists() and not (tmp_path / "s.json").exists()
+
+
+def test_train_metrics_with_the_old_key_names_ask_for_a_rerun(built, tmp_path):
+    """A metrics file written before docs/metrics.md's names is a one-line CharlmError, not a KeyError."""
+    params, dirs, _, _ = built
+    train_dir = tmp_path / "train"
+    shutil.copytree(dirs["train"], train_dir)
+    old = json.loads((train_dir / "gru.json").read_text())
+    old["tokens_seen"] = old.pop("train.tokens")
+    (train_dir / "gru.json").write_text(json.dumps(old))
+    with pytest.raises(CharlmError, match=r"gru\.json: no key 'train\.tokens' \(written by an older charlm\?\): "
+                                          r"run `dvc repro train@gru`$"):
+        collect_results(params, dirs["eval"], train_dir, dirs["live"], dirs["samples"])
+
+
+def test_report_shows_where_the_bits_go_for_the_best_of_each_kind(built):
+    params, dirs, report, _ = built
+    section = report.split("## Where the bits go\n", 1)[1].split("\n## ", 1)[0]
+    val_bpc = {name: read_json(dirs["eval"] / f"{name}.json")["val.bpc"] for name in [*params.models, *params.ngram]}
+    neural, ngram = min(params.models, key=val_bpc.get), min(params.ngram, key=val_bpc.get)
+    assert f"best neural model (`{neural}`)" in section and f"best n-gram (`{ngram}`)" in section
+    for name in BITS_FILES:
+        assert f"](../plots/{name})" in section
+    assert "[bits_passage.html](bits_passage.html)" in section
+    header, *rows = [[c.strip() for c in line.strip("|").split(" | ")]
+                     for line in section.splitlines() if line.startswith("|")]
+    assert header == ["word", "after", "book", "times in test", f"`{neural}` bits", f"`{ngram}` bits", "gain (bits)"]
+    gains = [float(row[-1]) for row in rows[1:]]
+    assert len(gains) == 10 and gains == sorted(gains, reverse=True)
+
+
+def test_the_models_compared_are_chosen_on_validation_not_test(built, tmp_path):
+    params, dirs, _, _ = built
+    results = collect_results(params, dirs["eval"], dirs["train"], dirs["live"], dirs["samples"])
+    worst_on_test = max((r for r in results if r.kind == "neural"), key=lambda r: r.eval["test.bpc"])
+    worst_on_test.eval["val.bpc"] = 0.0   # now best on validation, still worst on test
+    bits = bits_analysis(params, results, dirs["scores"], dirs["interim"])
+    assert bits.neural == worst_on_test.name
+
+
+def test_a_word_vocabulary_skips_where_the_bits_go_with_a_note(built, tmp_path):
+    params, dirs, _, _ = built
+    words = params.model_copy(update={"vocab": params.vocab.model_copy(update={"token": "word"})})
+    report, _ = build(words, dirs, tmp_path / "plots", tmp_path / "reports" / "report.md",
+                      tmp_path / "reports" / "bits_passage.html")
+    section = report.split("## Where the bits go\n", 1)[1].split("\n## ", 1)[0].strip()
+    assert len(section.splitlines()) == 1 and "`vocab.token` is `word`" in section
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == sorted(CHART_FILES)
+    assert "<code>vocab.token</code> is <code>word</code>" in (tmp_path / "reports" / "bits_passage.html").read_text()
+
+
+def test_missing_scores_name_the_file_and_the_stage(built, tmp_path):
+    params, dirs, _, _ = built
+    results = collect_results(params, dirs["eval"], dirs["train"], dirs["live"], dirs["samples"])
+    shutil.copytree(dirs["scores"], tmp_path / "scores")
+    best = min((r for r in results if r.kind == "n-gram"), key=lambda r: r.eval["val.bpc"])
+    (tmp_path / "scores" / best.name / "test.npy").unlink()
+    with pytest.raises(CharlmError, match=rf"{best.name}/test\.npy: not found \(run `dvc repro "
+                                          rf"evaluate_ngram@{best.name}`\)$"):
+        bits_analysis(params, results, tmp_path / "scores", dirs["interim"])

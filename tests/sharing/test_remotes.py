@@ -1,4 +1,5 @@
-"""Sharing through real DVC remotes: a local-folder remote, an S3-compatible server (moto), and the run cache.
+"""Sharing through real DVC remotes: a local-folder remote and an S3-compatible server (moto).
+(The run cache and the fresh-clone teammate path: test_teammate_e2e.py.)
 
 Each test starts from one finished tiny-profile pipeline (the "origin" repo), pushes it, and checks that a fresh
 `git clone` gets back every output bit-identical — without retraining anything.
@@ -6,15 +7,13 @@ Each test starts from one finished tiny-profile pipeline (the "origin" repo), pu
 from __future__ import annotations
 
 import hashlib
-import re
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from helpers import TINY_BOOKS, TinyRepo, make_tiny_repo, serve_books, tool_env
-from sharingkit import assert_same_outputs
+from helpers import TINY_BOOKS, TRAIN_SUMMARY, TinyRepo, make_tiny_repo, require_module, serve_books, stage_lines, tool_env
 
 pytestmark = pytest.mark.e2e
 
@@ -63,7 +62,7 @@ def test_local_remote_round_trip(origin, tmp_path):
 
 
 def test_s3_remote_round_trip(origin, tmp_path):
-    boto3 = pytest.importorskip("boto3")
+    boto3 = require_module("boto3")
     from moto.server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -96,14 +95,6 @@ def test_s3_remote_round_trip(origin, tmp_path):
         server.stop()
 
 
-def stage_lines(output: str, verb: str) -> set[str]:
-    """Stage names from dvc repro's `Running stage 'X':` / `Stage 'X' is cached` / `Pulling data for stage: 'X'`."""
-    return {line.split("'")[1] for line in output.splitlines() if verb in line and line.count("'") >= 2}
-
-
-TRAIN_SUMMARY = re.compile(r"^\w+ step \d+ tokens [\d,]+ ", re.MULTILINE)   # one line per evaluation
-
-
 def test_fresh_clone_repro_pull_restores_every_stage_without_running_any(origin, tmp_path):
     """The teammate workflow that needs no run cache: clone, then `dvc repro --pull`. The committed dvc.lock
     says every stage is up to date, so DVC only pulls the outputs it lacks; nothing is retrained."""
@@ -121,29 +112,3 @@ def test_fresh_clone_repro_pull_restores_every_stage_without_running_any(origin,
     assert {s for s in locked if s.startswith("train@")} <= stage_lines(out, "Pulling data for stage"), out
     assert tracked_outputs(mate) == tracked_outputs(origin)
     assert "up to date" in mate.dvc("status").stdout.lower()
-
-
-def test_run_cache_lets_a_teammate_skip_training(origin, tmp_path):
-    """Works because every train@ output is DVC-cached: DVC keeps stages with a `cache: false` output out of
-    the run cache, and `dvc push --run-cache` uploads no git-tracked files (see dvc.yaml's train stage)."""
-    remote = tmp_path / "remote"
-    origin.dvc("remote", "add", "-f", "-d", "shared", str(remote))
-    origin.dvc("push", "--run-cache")
-
-    mate = clone(origin, tmp_path / "mate")
-    mate.dvc("remote", "add", "-f", "-d", "shared", str(remote))
-    # Without dvc.lock, DVC must decide stage by stage; the run cache answers "already run with these inputs".
-    # (The same path serves a teammate who sets params to values someone else already ran and pushed.)
-    (mate.root / "dvc.lock").unlink()
-    result = mate.dvc("repro", "--pull")
-    out = result.stdout + result.stderr
-    trains = {f"train@{name}" for name in origin.params["models"]}
-    # The book server is down: had fetch really run, repro would have failed. Cheap stages with git-tracked
-    # metrics may rerun; training must not.
-    assert trains <= stage_lines(out, "is cached - skipping run"), out
-    assert not trains & stage_lines(out, "Running stage"), out
-    assert not TRAIN_SUMMARY.search(out), out
-    assert not (mate.root / "checkpoints").exists() or not any((mate.root / "checkpoints").iterdir())
-    # Every dvc.lock output, restored or rerun, equals the origin's. (Not tracked_outputs(): stages that rerun
-    # rewrite their metrics/runtime/ timings log, which is by design not an output and differs run to run.)
-    assert_same_outputs(mate.root, origin.root)

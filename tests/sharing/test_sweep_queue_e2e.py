@@ -111,7 +111,7 @@ def test_queued_sweep_runs_both_points_and_exp_show_lists_them(sweep):
     for hidden, (name, metrics) in runs.items():
         train, evaluation = (metrics[f"metrics/{kind}/rnn.json"].get("data") for kind in ("train", "eval"))
         assert train and evaluation, f"{name}: metrics missing from exp show: {metrics}"
-        assert train["best_val_bpc"] > 0 and evaluation["test.bpc"] > 0
+        assert train["val.bpc"] > 0 and evaluation["test.bpc"] > 0
         # Each experiment's metrics come from its own model, not a shared workspace file.
         assert train["num_parameters"] == evaluation["num_parameters"]
         params_count[hidden] = train["num_parameters"]

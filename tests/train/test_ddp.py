@@ -3,7 +3,6 @@ only rank 0 writes, a batch the ranks cannot share is a one-line error, and a ki
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import subprocess
@@ -17,9 +16,9 @@ from charlm.models import build_model
 from charlm.models.scoring import stream_nll
 from charlm.params import ARCH_PARAMS, load_params
 from charlm.train.distributed import Dist
-from charlm.train.loop import _shard_nll
 from charlm.train.resume import run_fingerprint
 from charlm.train.runtime import setup_runtime
+from charlm.train.validate import _shard_nll
 from helpers import TINY_PARAMS, tool_env
 from trainkit import kill_when, run_stage, stage_command, tiny_corpus, tiny_params
 
@@ -123,7 +122,7 @@ def test_the_fingerprint_has_the_world_size_but_not_the_launcher():
     splits = {"train": torch.arange(10).numpy()}
     one = run_fingerprint(model, p, "vocab", splits, world_size=1)
     assert run_fingerprint(model, p, "vocab", splits, world_size=2) != one   # per-rank state: never mixed
-    relaunched = dataclasses.replace(p, launcher="torchrun --standalone --nproc_per_node 1")
+    relaunched = p.model_copy(update={"launcher": "torchrun --standalone --nproc_per_node 1"})
     assert run_fingerprint(model, relaunched, "vocab", splits, world_size=1) == one
 
 
@@ -159,20 +158,30 @@ def test_dvc_repro_with_a_torchrun_launcher(tiny_repo):
     tiny_repo.dvc("repro", "train@rnn")
     metrics = json.loads((tiny_repo.root / "metrics" / "train" / "rnn.json").read_text())
     runtime = json.loads((tiny_repo.root / "metrics" / "runtime" / "rnn.json").read_text())
-    assert metrics["best_val_bpc"] > 0 and (tiny_repo.root / "models" / "rnn.pt").is_file()
+    assert metrics["val.bpc"] > 0 and (tiny_repo.root / "models" / "rnn.pt").is_file()
     assert runtime["world_size"] == 2 and len(runtime["curve"]) == metrics["evaluations"]
     assert not (tiny_repo.root / "checkpoints" / "rnn.resume.pt").exists()
     assert "train@rnn" not in tiny_repo.stale_stages()
 
 
-def test_threads_0_under_torchrun_shares_the_cores_among_local_processes():
-    p = dataclasses.replace(load_params(TINY_PARAMS).train, threads=0)
+@pytest.mark.parametrize("cores, local_world_size, threads", [
+    (12, 2, 6),
+    (12, 4, 3),
+    (3, 2, 1),    # a remainder is left idle, not oversubscribed
+    (2, 4, 1),    # more processes than cores: still one thread each, never zero
+])
+def test_threads_0_under_torchrun_shares_the_cores_among_local_processes(monkeypatch, cores, local_world_size,
+                                                                          threads):
+    # A pretend machine: the real one has 2 cores, where one thread per process is also conftest's setting.
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)), raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    p = load_params(TINY_PARAMS).train.model_copy(update={"threads": 0})
     before = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
     try:
-        setup_runtime(p, Dist(rank=1, world_size=4, local_world_size=2))
-        assert torch.get_num_threads() == max(1, len(os.sched_getaffinity(0)) // 2)
-        setup_runtime(dataclasses.replace(p, threads=3), Dist(rank=1, world_size=4, local_world_size=2))
-        assert torch.get_num_threads() == 3                  # an explicit count always wins
+        setup_runtime(p, Dist(rank=1, world_size=2 * local_world_size, local_world_size=local_world_size))
+        assert torch.get_num_threads() == threads
+        setup_runtime(p.model_copy(update={"threads": 5}), Dist(rank=1, world_size=4, local_world_size=2))
+        assert torch.get_num_threads() == 5                  # an explicit count always wins
     finally:
         torch.set_num_threads(before[0])
         torch.use_deterministic_algorithms(before[1])

@@ -1,7 +1,6 @@
 """The training loop: it learns, it is deterministic, it resumes exactly, and it honours its budgets."""
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import pytest
@@ -27,7 +26,7 @@ def _model(arch="lstm", hidden=32, dropout=0.0, layers=1, seed=0):
 
 
 def _train(model, **kw):
-    p = dataclasses.replace(BASE, **{"batch_size": 4, "num_steps": 16, "warmup_tokens": 0, "max_epochs": 10_000, **kw})
+    p = BASE.model_copy(update={"batch_size": 4, "num_steps": 16, "warmup_tokens": 0, "max_epochs": 10_000, **kw})
     torch.manual_seed(p.seed)
     return train(model, TOKENS, TOKENS, p)
 
@@ -61,8 +60,8 @@ def test_same_seed_same_weights_and_history(arch, iterator):
 def test_resuming_from_any_snapshot_matches_the_unbroken_run():
     snapshots = []
     model = _model("bilstm", dropout=0.2, layers=2)
-    p = dataclasses.replace(BASE, batch_size=4, num_steps=16, warmup_tokens=0, max_tokens=4000, max_epochs=100,
-                            eval_every_tokens=700)
+    p = BASE.model_copy(update=dict(batch_size=4, num_steps=16, warmup_tokens=0, max_tokens=4000, max_epochs=100,
+                                    eval_every_tokens=700))
     torch.manual_seed(p.seed)
     full = train(model, TOKENS, TOKENS, p, on_eval=lambda row, snap: snapshots.append(snap))
     assert len(snapshots) >= 4

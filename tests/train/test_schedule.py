@@ -1,7 +1,6 @@
 """The LR schedule: warm-up, cosine down to min_lr_ratio, and plateau cuts from the eval history."""
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import pytest
@@ -14,7 +13,7 @@ BASE = load_params(TINY_PARAMS).train
 
 
 def _p(**kw):
-    return dataclasses.replace(BASE, **kw)
+    return BASE.model_copy(update=kw)
 
 
 def test_warmup_is_linear_then_cosine_ends_at_min_ratio():

@@ -34,10 +34,14 @@ def test_outputs_model_metrics_and_curves(tmp_path, data):
     stage.main(_argv(tmp_path, data, params, "bilstm"))
     out = tmp_path / "out"
     metrics = json.loads((out / "m.json").read_text())
-    assert set(metrics["val_bpc_by_direction"]) == {"forward", "backward"}
-    assert metrics["evaluations"] == 3 and metrics["tokens_seen"] <= 2500 and metrics["num_parameters"] > 0
-    assert metrics["best_val_bpc"] == min(float(line.split("\t")[1])
-                                          for line in (out / "live/plots/metrics/val/bpc.tsv").read_text().splitlines()[1:])
+    assert metrics["evaluations"] == 3 and metrics["train.tokens"] <= 2500 and metrics["num_parameters"] > 0
+    # Named as in metrics/eval: val.bpc is the forward direction; the mean of both picks the best evaluation.
+    curves = {name: [float(line.split("\t")[1]) for line in
+                     (out / f"live/plots/metrics/val/{name}.tsv").read_text().splitlines()[1:]]
+              for name in ("bpc", "bpc_forward", "bpc_backward")}
+    best = curves["bpc"].index(min(curves["bpc"]))
+    assert metrics["mean.val.bpc"] == curves["bpc"][best]
+    assert metrics["val.bpc"] == curves["bpc_forward"][best] and metrics["backward.val.bpc"] == curves["bpc_backward"][best]
     model = load_checkpoint(out / "m.pt", MODEL_FORMAT)
     assert model["params"]["arch"] == "bilstm"
     # Timings vary run to run, so they stay out of every DVC output (model, metrics, DVCLive dir) ...
@@ -59,7 +63,7 @@ def test_outputs_model_metrics_and_curves(tmp_path, data):
 def test_a_finished_run_drops_its_checkpoint_and_a_stale_one_is_ignored(tmp_path, data, capsys):
     from charlm.data.vocab import load_vocab
     from charlm.params import load_params
-    from charlm.data.corpus import load_split
+    from charlm.data.ids import load_ids
     from charlm.train.run import fit
 
     params = tiny_params(tmp_path / "p.yaml", train={"max_tokens": 1500})
@@ -71,7 +75,7 @@ def test_a_finished_run_drops_its_checkpoint_and_a_stale_one_is_ignored(tmp_path
 
     # A checkpoint left by a run with other params (lr) must not be continued.
     vocab = load_vocab(data / "vocab.json")
-    ids = [load_split(data / f"{split}.npy", len(vocab)) for split in ("train", "val")]
+    ids = [load_ids(data / f"{split}.npy", len(vocab)) for split in ("train", "val")]
     fit(load_params(tiny_params(tmp_path / "other.yaml", train={"max_tokens": 1500, "lr": 0.02})), "gru", vocab,
         *ids, resume_path=tmp_path / "out" / "r.pt")
     capsys.readouterr()
@@ -96,12 +100,12 @@ def test_bad_input_is_one_clear_line(tmp_path, data, train, message):
 
 def test_unknown_model_name_and_out_of_vocab_ids(tmp_path, data):
     params = tiny_params(tmp_path / "p.yaml")
-    with pytest.raises(CharlmError, match=r"models.gpt: no such model \(defined: bilstm, deep_lstm, gru, lstm, rnn, transformer\)"):
+    with pytest.raises(CharlmError, match=r"models.gpt: no such model \(defined in models: bilstm, deep_lstm, gru, lstm, rnn, transformer\)"):
         stage.main(_argv(tmp_path, data, params, name="gpt"))
     bad = tmp_path / "bad"
     bad.mkdir()
     for name in ("vocab.json", "val.npy"):
         (bad / name).write_bytes((data / name).read_bytes())
     np.save(bad / "train.npy", np.array([0, 1, 250], dtype=np.uint8))
-    with pytest.raises(CharlmError, match=r"train.npy: token id 250 outside a vocabulary of"):
+    with pytest.raises(CharlmError, match=r"train.npy: token ids must be in 0\.\."):
         stage.main(_argv(tmp_path, bad, params))

@@ -11,8 +11,8 @@ import numpy as np
 import psutil
 import yaml
 
-from charlm.data.vocab import build_vocab, save_vocab
-from helpers import REPO, TINY_PARAMS, synthetic_text, tool_env
+from charlm.data.vocab import save_vocab
+from helpers import REPO, TINY_PARAMS, build_vocab, synthetic_text, tool_env
 
 
 def tiny_corpus(folder: Path, n_words: int = 2500, seed: int = 7) -> tuple[Path, Path]:

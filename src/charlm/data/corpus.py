@@ -9,13 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-import numpy as np
-
 from charlm.data.clean import clean, decode_book, strip_gutenberg
+from charlm.data.pin import pin_of_body
 from charlm.data.split import SPLITS, join_splits, split_book
 from charlm.errors import CharlmError
-from charlm.io import atomic_path, atomic_write, write_json
-from charlm.params import Book, PreprocessParams
+from charlm.io import atomic_write, write_json
+from charlm.params import Book, BookId, PreprocessParams
 
 
 @dataclass(frozen=True)
@@ -25,7 +24,7 @@ class Corpus:
     metrics: dict             # metrics/data.json
 
 
-def preprocess_books(raw: Mapping[int, bytes], books: tuple[Book, ...], params: PreprocessParams,
+def preprocess_books(raw: Mapping[BookId, bytes], books: tuple[Book, ...], params: PreprocessParams,
                      where: str = "data/raw") -> Corpus:
     """Decode, strip, clean and split every book (in params order); any unusable book is a CharlmError."""
     parts, per_book = [], {}
@@ -40,18 +39,20 @@ def preprocess_books(raw: Mapping[int, bytes], books: tuple[Book, ...], params: 
         train, val, test = split_book(cleaned, params.val_fraction, params.test_fraction, name)
         parts.append(({"id": book.id, "title": book.title}, (train, val, test)))
         per_book[str(book.id)] = {"raw_bytes": len(raw[book.id]), "boilerplate_chars": len(text) - len(body),
-                                  "chars": len(cleaned), "train": len(train), "val": len(val), "test": len(test)}
+                                  "chars": len(cleaned), "train": len(train), "val": len(val), "test": len(test),
+                                  # False for an unpinned book too: nothing vouches for its text
+                                  "pinned": book.sha256 == pin_of_body(body)}
     texts, offsets = join_splits(parts)
     chars = {split: len(texts[split]) for split in SPLITS}
     metrics = {"books": len(books), "chars": {**chars, "total": sum(chars.values())}, "per_book": per_book}
     return Corpus(texts, offsets, metrics)
 
 
-def read_raw_books(raw_dir: str | Path, books: tuple[Book, ...]) -> dict[int, bytes]:
+def read_raw_books(raw_dir: str | Path, books: tuple[Book, ...]) -> dict[BookId, bytes]:
     """The bytes of data/raw/<id>.txt for every book; a missing file is a CharlmError naming it."""
     raw = {}
     for book in books:
-        path = Path(raw_dir) / f"{book.id}.txt"  # the id is a positive int: it cannot leave raw_dir
+        path = Path(raw_dir) / f"{book.id}.txt"  # a valid id (params.is_book_id) cannot leave raw_dir
         if not path.is_file():
             raise CharlmError(f"book {book.id}: {path} not found (run `dvc repro fetch`)")
         raw[book.id] = path.read_bytes()
@@ -78,25 +79,3 @@ def read_splits(interim_dir: str | Path) -> dict[str, str]:
         except UnicodeDecodeError as e:
             raise CharlmError(f"{path}: not valid UTF-8 at byte {e.start}") from None
     return texts
-
-
-def save_ids(path: str | Path, ids: np.ndarray) -> None:
-    """Write a 1-D token-id array as .npy, atomically (np.save would append .npy to a temp name)."""
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.save(f, ids, allow_pickle=False)
-
-
-def load_split(path: str | Path, vocab_size: int) -> np.ndarray:
-    """1-D token ids from a .npy file; wrong shape/dtype or ids outside the vocab is a CharlmError."""
-    path = Path(path)
-    try:
-        ids = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise CharlmError(f"{path}: split not found (has the encode stage run?)") from None
-    except ValueError as e:
-        raise CharlmError(f"{path}: not a token array ({e})") from None
-    if ids.ndim != 1 or ids.dtype.kind not in "ui":
-        raise CharlmError(f"{path}: expected 1-D integer token ids, got shape {ids.shape} dtype {ids.dtype}")
-    if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= vocab_size):
-        raise CharlmError(f"{path}: token id {int(ids.max())} outside a vocabulary of {vocab_size}")
-    return ids

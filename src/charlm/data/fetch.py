@@ -2,11 +2,13 @@
 
 Downloads are https only (http:// needs data.allow_http), with a per-operation timeout, retries with
 exponential backoff on transient failures, a byte cap per book and a descriptive User-Agent. Every
-book is fetched and checked before any file is written, so a failure leaves data/raw as it was.
+book is fetched and checked (UTF-8 text, and its pin: data/pin.py) before any file is written, so a
+failure leaves data/raw as it was.
 """
 from __future__ import annotations
 
 import http.client
+import sys
 import time
 import urllib.error
 import urllib.parse
@@ -16,9 +18,10 @@ from pathlib import Path
 from typing import BinaryIO, Callable
 
 from charlm.data.clean import decode_book
+from charlm.data.pin import verify_pins
 from charlm.errors import CharlmError
 from charlm.io import atomic_write
-from charlm.params import DataParams
+from charlm.params import BOOK_NAME, BookId, DataParams, is_book_id
 
 CHUNK = 1 << 16
 
@@ -52,10 +55,11 @@ def _check_scheme(url: str, allow_http: bool) -> None:
         raise _Refused(f"unsupported URL scheme {scheme!r} ({url}); use https://")
 
 
-def book_location(source: str, book_id: int) -> str:
+def book_location(source: str, book_id: BookId) -> str:
     """The URL or local path of one book: `{id}` in `source` replaced, or <folder>/<id>.txt."""
-    if not isinstance(book_id, int) or isinstance(book_id, bool) or book_id <= 0:
-        raise CharlmError(f"data.books: book id must be a positive integer, got {book_id!r}")
+    if not is_book_id(book_id):   # params checked it; a path is built from nothing else
+        raise CharlmError(f"data.books: book id must be a positive integer or a name matching {BOOK_NAME}, "
+                          f"got {book_id!r}")
     if "{id}" in source:
         return source.replace("{id}", str(book_id))  # not str.format: other braces stay literal
     if is_url(source):
@@ -135,9 +139,12 @@ def download(url: str, data: DataParams, backoff_s: float = 1.0) -> bytes:
     raise _Transient(f"{last} (gave up after {attempts} attempt{'s' if attempts > 1 else ''})")
 
 
-def read_local(path: str, max_bytes: int) -> bytes:
-    """The bytes of a local book file, refusing one larger than `max_bytes`."""
+def read_local(path: str, max_bytes: int, folder: str | None = None) -> bytes:
+    """The bytes of a local book file, refusing one larger than `max_bytes` or (given `folder`) outside `folder`."""
     file = Path(path)
+    if folder is not None and not file.resolve().is_relative_to(Path(folder).expanduser().resolve()):
+        # A symlink in a folder of books must not read, say, ~/.ssh into data/raw.
+        raise _Refused(f"resolves to {file.resolve()}, outside {folder}")
     if not file.is_file():
         raise _Refused("not a file" if file.exists() else "file not found")
     size = file.stat().st_size
@@ -146,14 +153,15 @@ def read_local(path: str, max_bytes: int) -> bytes:
     return file.read_bytes()
 
 
-def fetch_book(book_id: int, data: DataParams, backoff_s: float = 1.0) -> bytes:
+def fetch_book(book_id: BookId, data: DataParams, backoff_s: float = 1.0) -> bytes:
     """One book's bytes, exactly as served, checked to be non-empty UTF-8 text."""
     location = book_location(data.source, book_id)
     try:
         if is_url(data.source):
             raw = download(location, data, backoff_s)
         else:
-            raw = read_local(location, data.max_bytes)
+            folder = None if "{id}" in data.source else data.source   # a path template may go anywhere
+            raw = read_local(location, data.max_bytes, folder)
     except (_Refused, _Transient) as e:
         raise CharlmError(f"book {book_id}: cannot fetch {location}: {e}") from None
     decode_book(raw, f"book {book_id} ({location})")
@@ -161,14 +169,18 @@ def fetch_book(book_id: int, data: DataParams, backoff_s: float = 1.0) -> bytes:
 
 
 def fetch_books(data: DataParams, out_dir: str | Path, backoff_s: float = 1.0,
-                log: Callable[[str], None] | None = None) -> dict[int, int]:
-    """Write every book to <out_dir>/<id>.txt (atomically, after all were fetched); returns id -> bytes."""
+                log: Callable[[str], None] | None = None,
+                warn: Callable[[str], None] = lambda line: print(line, file=sys.stderr)) -> dict[BookId, int]:
+    """Write every book to <out_dir>/<id>.txt (atomically, after all were fetched and checked against their pins);
+    returns id -> bytes. A pin mismatch is a `warn` line, or under data.verify: strict an error that writes nothing."""
     check_source(data)
     books = {}
     for book in data.books:
         books[book.id] = fetch_book(book.id, data, backoff_s)
         if log:
             log(f"book {book.id} ({book.title}): {len(books[book.id]):,} bytes")
+    locations = {book.id: book_location(data.source, book.id) for book in data.books}
+    verify_pins(books, data.books, locations, strict=data.verify == "strict", warn=warn)
     for book_id, raw in books.items():
         atomic_write(Path(out_dir) / f"{book_id}.txt", raw)
     return {book_id: len(raw) for book_id, raw in books.items()}

@@ -8,10 +8,11 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Mapping
 
 import numpy as np
 
+from charlm.data.ids import check_ids
 from charlm.errors import CharlmError
 from charlm.io import dumps_json, write_json
 
@@ -80,9 +81,7 @@ class Vocab:
 
     def decode(self, ids) -> str:
         """Text of token ids ((N,) array or list); words are re-joined with single spaces."""
-        arr = np.asarray(ids, dtype=np.int64)
-        if arr.size and (arr.min() < 0 or arr.max() >= len(self)):
-            raise CharlmError(f"token id out of range for a vocabulary of {len(self)}")
+        arr = check_ids(ids, len(self), "token ids").astype(np.int64)
         if self.token == "char":
             points = self._char_codes[arr]
             if points.min(initial=0) >= 0:  # no <unk> or multi-character token: decode in one C pass
@@ -128,11 +127,6 @@ def vocab_from_counts(counts: Mapping[str, int], token: str, min_freq: int, rese
     head = [UNK, *reserved]
     rest = [t for t, c in ordered if c >= min_freq and t not in head]
     return Vocab(token=token, tokens=tuple(head + rest))
-
-
-def build_vocab(tokens: Iterable[str], token: str, min_freq: int, reserved: tuple[str, ...] = ()) -> Vocab:
-    """The vocabulary of a token sequence; see vocab_from_counts for the order."""
-    return vocab_from_counts(Counter(tokens), token, min_freq, reserved)
 
 
 def oov_rate(vocab: Vocab, counts: Mapping[str, int]) -> float:

@@ -1,6 +1,7 @@
-"""Score a model on the val and test splits and return flat, rounded metrics for metrics/eval/<name>.json.
+"""Score a model on the val and test splits and return flat, rounded metrics for metrics/eval/<name>.json
+(and the per-token nll behind them, for data/scores/<name>: scores.py).
 
-Keys (all numbers, so `dvc metrics diff` shows them side by side):
+Keys (all numbers, so `dvc metrics diff` shows them side by side; every one is in docs/metrics.md):
 
     test.bpc  test.nats  test.ppl  test.tokens  test.chars  test.bpc_ci_low  test.bpc_ci_high
     test.book.<id>.bpc  test.book.<id>.chars  val.bpc  val.nats  val.ppl  val.tokens  val.chars
@@ -66,9 +67,11 @@ def split_metrics(split: EvalSplit, nll: np.ndarray, targets: np.ndarray, params
 
 
 def evaluate_lm(lm: LanguageModel, splits: list[EvalSplit], params: EvaluateParams, vocab_size: int
-                ) -> dict[str, float]:
-    """All metrics of one model over the given splits, flat keys, rounded for readable diffs."""
+                ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """(all metrics of one model over the given splits, flat keys, rounded for readable diffs; each split's
+    forward nll in nats, (N-1,) float32 in text order, for data/scores)."""
     metrics: dict[str, float] = {"num_parameters": int(lm.num_parameters), "vocab_size": int(vocab_size)}
+    forward_nll: dict[str, np.ndarray] = {}
     for direction in lm.directions:
         if direction not in ("forward", "backward"):
             raise CharlmError(f"model {lm.name!r}: unknown direction {direction!r}")
@@ -76,6 +79,8 @@ def evaluate_lm(lm: LanguageModel, splits: list[EvalSplit], params: EvaluatePara
         for split in splits:
             nll, targets = score(lm, split, direction, params.batch_size)
             metrics.update({prefix + k: v for k, v in split_metrics(split, nll, targets, params).items()})
+            if direction == "forward":
+                forward_nll[split.name] = nll.astype(np.float32)
     if "backward" in lm.directions:
         for split in splits:
             # The mean of the two directions' log-perplexities, as ELMo reports it; never used for ranking.
@@ -83,7 +88,7 @@ def evaluate_lm(lm: LanguageModel, splits: list[EvalSplit], params: EvaluatePara
             bpc = (metrics[f"{split.name}.bpc"] + metrics[f"backward.{split.name}.bpc"]) / 2
             metrics.update({f"mean.{split.name}.nats": nats, f"mean.{split.name}.ppl": math.exp(nats),
                             f"mean.{split.name}.bpc": bpc})
-    return {k: _rounded(k, v) for k, v in metrics.items()}
+    return {k: _rounded(k, v) for k, v in metrics.items()}, forward_nll
 
 
 def _rounded(key: str, value: float) -> float:

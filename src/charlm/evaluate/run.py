@@ -3,22 +3,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from charlm.data.vocab import load_vocab
 from charlm.errors import CharlmError
 from charlm.evaluate.metrics import evaluate_lm
 from charlm.evaluate.samples import generate_samples, samples_markdown
 from charlm.evaluate.splits import load_eval_split
 from charlm.lm import load_lm
+from charlm.model_names import model_section
 from charlm.params import Params
 
 
 def evaluate_model(name: str, model_path: Path, data_dir: Path, interim_dir: Path, vocab_path: Path,
-                   params: Params) -> tuple[dict[str, float], str]:
-    """(flat metrics for metrics/eval/<name>.json, markdown for reports/samples/<name>.md) of one model."""
-    section = "models" if name in params.models else "ngram" if name in params.ngram else None
-    if section is None:
-        raise CharlmError(f"{name!r} is not a model in params (models: {', '.join(params.models)}; "
-                          f"ngram: {', '.join(params.ngram)})")
+                   params: Params) -> tuple[dict[str, float], str, dict[str, np.ndarray]]:
+    """(flat metrics for metrics/eval/<name>.json, markdown for reports/samples/<name>.md, forward nll of
+    each split for data/scores/<name>) of one model."""
+    section = model_section(params, name)
     if not model_path.is_file():
         stage = "train" if section == "models" else "ngram"
         raise CharlmError(f"model {name!r} ({section}.{name} in params) has no checkpoint at {model_path}: "
@@ -26,5 +27,5 @@ def evaluate_model(name: str, model_path: Path, data_dir: Path, interim_dir: Pat
     vocab = load_vocab(vocab_path)
     lm = load_lm(model_path, vocab)
     splits = [load_eval_split(split, data_dir, interim_dir, vocab) for split in ("val", "test")]
-    metrics = evaluate_lm(lm, splits, params.evaluate, len(vocab))
-    return metrics, samples_markdown(name, generate_samples(lm, vocab, params.evaluate), params.evaluate)
+    metrics, nll = evaluate_lm(lm, splits, params.evaluate, len(vocab))
+    return metrics, samples_markdown(name, generate_samples(lm, vocab, params.evaluate), params.evaluate), nll

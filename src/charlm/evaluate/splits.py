@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from charlm.data.ids import load_ids
 from charlm.data.vocab import Vocab
 from charlm.errors import CharlmError
 from charlm.io import read_json
@@ -25,7 +26,7 @@ from charlm.io import read_json
 
 @dataclass(frozen=True)
 class BookSpan:
-    id: int
+    id: int | str    # as in data.books: metric keys are test.book.<id>.bpc
     title: str
     start: int   # first token index of the book in the split
     end: int     # one past its last token; the space joining two books belongs to the book before it
@@ -55,9 +56,11 @@ def book_spans(books: list[dict], starts: np.ndarray, n_chars: int, where: str) 
     spans, previous_end = [], 0
     for i, book in enumerate(books):
         try:
-            book_id, title, start, end = int(book["id"]), str(book["title"]), int(book["start"]), int(book["end"])
+            book_id, title, start, end = book["id"], str(book["title"]), int(book["start"]), int(book["end"])
+            if isinstance(book_id, bool) or not isinstance(book_id, (int, str)):
+                raise TypeError
         except (KeyError, TypeError, ValueError):
-            raise CharlmError(f"{where}[{i}]: needs integer id/start/end and a title") from None
+            raise CharlmError(f"{where}[{i}]: needs an id (integer or name), integer start/end and a title") from None
         if i == 0 and start != 0 or start < previous_end or end < start:
             raise CharlmError(f"{where}[{i}] (book {book_id}): offsets {start}..{end} do not follow the "
                               f"previous book (ended at {previous_end})")
@@ -75,10 +78,10 @@ def load_eval_split(name: str, data_dir: Path, interim_dir: Path, vocab: Vocab) 
     for path in (npy, txt, books_json):
         if not path.is_file():
             raise CharlmError(f"{path}: not found (run `dvc repro encode`)")
-    tokens = np.load(npy, allow_pickle=False)
+    tokens = load_ids(npy, len(vocab))
     text = txt.read_text(encoding="utf-8")
     # The ids must be this text under this vocab, or bpc would divide one file's bits by another's characters.
-    if tokens.ndim != 1 or not np.array_equal(vocab.encode(text), tokens):
+    if not np.array_equal(vocab.encode(text), tokens):
         raise CharlmError(f"{npy}: is not {txt} encoded with the current vocabulary (run `dvc repro encode`)")
     if len(tokens) < 2:
         raise CharlmError(f"{npy}: needs at least 2 tokens to score, has {len(tokens)}")

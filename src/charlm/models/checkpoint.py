@@ -5,7 +5,6 @@ class), tagged with a `format` string so a model file and a resume file cannot b
 """
 from __future__ import annotations
 
-import dataclasses
 import io
 import pickle
 import re
@@ -55,8 +54,8 @@ def load_checkpoint(path: str | Path, fmt: str) -> dict:
 def model_payload(model: nn.Module, params: ModelParams, vocab_size: int, vocab_fingerprint: str,
                   summary: dict) -> dict:
     """What models/<name>.pt holds: weights, the params that rebuild the model, the vocab fingerprint."""
-    return {"format": MODEL_FORMAT, "params": dataclasses.asdict(params), "vocab_size": vocab_size,
-            "vocab_fingerprint": vocab_fingerprint, "state_dict": _cpu(model.state_dict()), "summary": summary}
+    return {"format": MODEL_FORMAT, "params": params.model_dump(), "vocab_size": vocab_size,
+            "vocab_fingerprint": vocab_fingerprint, "state_dict": cpu_state(model), "summary": summary}
 
 
 def load_model(path: str | Path, vocab) -> tuple[nn.Module, ModelParams, dict]:
@@ -79,8 +78,9 @@ def load_model(path: str | Path, vocab) -> tuple[nn.Module, ModelParams, dict]:
     return model.eval(), params, payload.get("summary", {})
 
 
-def _cpu(state: dict) -> dict:
-    return {k: v.detach().cpu().clone() for k, v in state.items()}
+def cpu_state(model: nn.Module) -> dict:
+    """A CPU copy of the model's state_dict that later training steps leave untouched."""
+    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
 
 
 def _first_line(e: BaseException) -> str:

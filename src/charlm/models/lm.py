@@ -11,6 +11,7 @@ from torch import nn
 from charlm.models import num_parameters
 from charlm.models.checkpoint import load_model
 from charlm.models.scoring import direction_tokens, stream_nll
+from charlm.sampling import sample
 
 
 class NeuralLM:
@@ -44,19 +45,10 @@ class NeuralLM:
         out = []
         for _ in range(length):
             last = logits[0, -1].float().cpu()                                        # (V,)
-            token = int(last.argmax()) if greedy else _sample(last, temperature, top_k, generator)
+            token = int(last.argmax()) if greedy else sample(last, temperature, top_k, generator)
             out.append(token)
             logits, state = self.model(torch.tensor([[token]], device=self.device), state)
         return out
-
-
-def _sample(logits: torch.Tensor, temperature: float, top_k: int, generator: torch.Generator) -> int:
-    """One token id drawn from softmax(logits / temperature), restricted to the top k when k > 0."""
-    logits = logits / temperature
-    if 0 < top_k < logits.numel():
-        cutoff = torch.topk(logits, top_k).values[-1]
-        logits = logits.masked_fill(logits < cutoff, float("-inf"))
-    return int(torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=generator))
 
 
 def load_neural_lm(path: str | Path, vocab, device: str = "cpu") -> NeuralLM:

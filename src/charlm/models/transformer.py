@@ -30,18 +30,19 @@ from torch.nn import functional as F
 class Block(nn.Module):
     """x + attention(LN(x)), then x + MLP(LN(x)): pre-LN keeps gradients well-scaled without warm-up tricks."""
 
-    def __init__(self, d_model: int, n_heads: int, dropout: float):
+    def __init__(self, hidden_size: int, num_heads: int, dropout: float):
         super().__init__()
-        self.n_heads, self.dropout = n_heads, dropout
-        self.ln1, self.ln2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
-        self.qkv = nn.Linear(d_model, 3 * d_model)
-        self.proj = nn.Linear(d_model, d_model)
-        self.mlp = nn.Sequential(nn.Linear(d_model, 4 * d_model), nn.GELU(), nn.Linear(4 * d_model, d_model))
+        self.num_heads, self.dropout = num_heads, dropout
+        self.ln1, self.ln2 = nn.LayerNorm(hidden_size), nn.LayerNorm(hidden_size)
+        self.qkv = nn.Linear(hidden_size, 3 * hidden_size)
+        self.proj = nn.Linear(hidden_size, hidden_size)
+        self.mlp = nn.Sequential(nn.Linear(hidden_size, 4 * hidden_size), nn.GELU(),
+                                 nn.Linear(4 * hidden_size, hidden_size))
         self.drop = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         B, T, D = x.shape
-        q, k, v = self.qkv(self.ln1(x)).view(B, T, 3, self.n_heads, D // self.n_heads).permute(2, 0, 3, 1, 4)
+        q, k, v = self.qkv(self.ln1(x)).view(B, T, 3, self.num_heads, D // self.num_heads).permute(2, 0, 3, 1, 4)
         y = F.scaled_dot_product_attention(q, k, v, is_causal=True,
                                            dropout_p=self.dropout if self.training else 0.0)  # (B, h, T, d)
         x = x + self.drop(self.proj(y.transpose(1, 2).reshape(B, T, D)))
@@ -51,15 +52,15 @@ class Block(nn.Module):
 class TransformerLM(nn.Module):
     """Predicts token t+1 from at most `context` tokens ending at t (see the module docstring)."""
 
-    def __init__(self, vocab_size: int, d_model: int, n_layers: int, n_heads: int, context: int, stride: int,
-                 dropout: float):
+    def __init__(self, vocab_size: int, hidden_size: int, num_layers: int, num_heads: int, context: int,
+                 stride: int, dropout: float):
         super().__init__()
         self.vocab_size, self.context, self.stride = vocab_size, context, stride
-        self.embedding = nn.Embedding(vocab_size, d_model)
-        self.positions = nn.Embedding(context, d_model)
+        self.embedding = nn.Embedding(vocab_size, hidden_size)
+        self.positions = nn.Embedding(context, hidden_size)
         self.drop = nn.Dropout(dropout)
-        self.blocks = nn.ModuleList(Block(d_model, n_heads, dropout) for _ in range(n_layers))
-        self.ln_f = nn.LayerNorm(d_model)
+        self.blocks = nn.ModuleList(Block(hidden_size, num_heads, dropout) for _ in range(num_layers))
+        self.ln_f = nn.LayerNorm(hidden_size)
         # GPT-2 initialisation: N(0, 0.02), residual projections shrunk by sqrt(2 * layers) so the residual
         # stream's variance does not grow with depth; small tied logits start the loss at ln V.
         for module in self.modules():
@@ -69,7 +70,7 @@ class TransformerLM(nn.Module):
                 nn.init.zeros_(module.bias)
         for block in self.blocks:
             for layer in (block.proj, block.mlp[2]):
-                nn.init.normal_(layer.weight, std=0.02 / math.sqrt(2 * n_layers))
+                nn.init.normal_(layer.weight, std=0.02 / math.sqrt(2 * num_layers))
 
     def forward(self, tokens: torch.Tensor, state: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits (B, T, V) for the next token at every position, and the history the next call needs."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from charlm.data.ids import check_ids
 from charlm.errors import CharlmError
 
 _INT64_MAX = np.iinfo(np.int64).max
@@ -32,13 +33,7 @@ def check_key_range(vocab_size: int, order: int) -> None:
 
 def as_token_array(tokens, vocab_size: int, what: str) -> np.ndarray:
     """`tokens` as a 1-D int64 array; ids outside 0..vocab_size-1 are a CharlmError naming `what`."""
-    x = np.asarray(tokens)
-    if x.ndim != 1 or (x.size and not np.issubdtype(x.dtype, np.integer)):
-        raise CharlmError(f"{what}: expected a 1-D array of token ids, got shape {x.shape} dtype {x.dtype}")
-    x = x.astype(np.int64)
-    if x.size and (x.min() < 0 or x.max() >= vocab_size):
-        raise CharlmError(f"{what}: token ids must be in 0..{vocab_size - 1}, got {x.min()}..{x.max()}")
-    return x
+    return check_ids(tokens, vocab_size, what).astype(np.int64)
 
 
 def window_keys(x: np.ndarray, k: int, vocab_size: int) -> np.ndarray:

@@ -10,6 +10,7 @@ import numpy as np
 from charlm.errors import CharlmError
 from charlm.ngram.model import NgramModel
 from charlm.ngram.store import load_ngram_model
+from charlm.sampling import sample
 
 
 class NgramLM:
@@ -40,20 +41,10 @@ class NgramLM:
         out = []
         for _ in range(length):
             logp = self.model.next_log_probs(context[len(context) - keep:] if keep else [])
-            token = int(logp.argmax()) if greedy else _sample(logp, temperature, top_k, rng)
+            token = int(logp.argmax()) if greedy else sample(logp, temperature, top_k, rng)
             out.append(token)
             context.append(token)
         return out
-
-
-def _sample(logp: np.ndarray, temperature: float, top_k: int, rng: np.random.Generator) -> int:
-    """One token id drawn from softmax(logp / temperature), restricted to the top k when k > 0."""
-    logits = logp / temperature
-    if 0 < top_k < len(logits):
-        cutoff = np.sort(logits)[-top_k]
-        logits = np.where(logits >= cutoff, logits, -np.inf)
-    p = np.exp(logits - logits.max())
-    return int(rng.choice(len(p), p=p / p.sum()))
 
 
 def load_ngram_lm(path: str | Path, vocab) -> NgramLM:

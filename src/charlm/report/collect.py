@@ -5,7 +5,6 @@ function of params and the tracked outputs, and byte-identical on every rerun.
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +29,7 @@ class ModelResult:
     name: str
     kind: str                   # "neural" or "n-gram"
     eval: dict                  # metrics/eval/<name>.json (flat keys)
-    train: dict                 # metrics/train/<name>.json, or metrics/train/ngram-<name>.json
+    train: dict                 # metrics/train/<name>.json, or metrics/train/ngram-<name>.json (same key names)
     settings: dict              # {"models.<name>": ...} or {"ngram.<name>": ...}
     samples: str                # reports/samples/<name>.md
     curve: pd.DataFrame | None  # neural only: tokens, epoch, val_bpc, train_loss_nats
@@ -49,12 +48,12 @@ class ModelResult:
     @property
     def train_tokens(self) -> int:
         """Tokens trained on (neural: all epochs together), or counted once to fit an n-gram."""
-        return int(self.train["tokens_seen"] if self.kind == "neural" else self.train["train_tokens"])
+        return int(self.train["train.tokens"])
 
     @property
     def epochs(self) -> float:
         """Passes over the training split; an n-gram counts it exactly once."""
-        return float(self.train["epochs"]) if self.kind == "neural" else 1.0
+        return float(self.train["train.epochs"])
 
     @property
     def train_flops(self) -> float:
@@ -73,6 +72,14 @@ def _require(path: Path, name: str, what: str, stage: str) -> Path:
         raise CharlmError(f"model {name!r} is listed in params but {what} {path} is missing: "
                           f"run `dvc repro {stage}`")
     return path
+
+
+def read_train_metrics(path: Path, stage: str) -> dict:
+    """A train metrics file; one from before the names of docs/metrics.md is a CharlmError, not a KeyError."""
+    train = read_json(path)
+    if "train.tokens" not in train:
+        raise CharlmError(f"{path}: no key 'train.tokens' (written by an older charlm?): run `dvc repro {stage}`")
+    return train
 
 
 def read_curve(live_dir: Path, name: str, epoch_tokens: float) -> pd.DataFrame:
@@ -96,17 +103,17 @@ def collect_results(params: Params, eval_dir: Path, train_dir: Path, live_dir: P
         train_stage, eval_stage = (f"train@{name}", f"evaluate@{name}") if neural else \
             (f"ngram@{name}", f"evaluate_ngram@{name}")
         evaluation = read_json(_require(eval_dir / f"{name}.json", name, "its evaluation", eval_stage))
-        train = read_json(_require(train_dir / (f"{name}.json" if neural else f"ngram-{name}.json"),
-                                   name, "its training metrics", train_stage))
+        train = read_train_metrics(_require(train_dir / (f"{name}.json" if neural else f"ngram-{name}.json"),
+                                            name, "its training metrics", train_stage), train_stage)
         samples = _require(samples_dir / f"{name}.md", name, "its samples", eval_stage).read_text("utf-8")
         if neural:
             model = params.models[name]
-            settings = {f"models.{name}": dataclasses.asdict(model)}
-            epoch_tokens = train["tokens_seen"] / train["epochs"] if train["epochs"] else np.inf
+            settings = {f"models.{name}": model.model_dump()}
+            epoch_tokens = train["train.tokens"] / train["train.epochs"] if train["train.epochs"] else np.inf
             curve = read_curve(live_dir / name, name, epoch_tokens)
             label, budget = model.label(), params.model_train(name)
         else:
-            settings, curve = {f"ngram.{name}": dataclasses.asdict(params.ngram[name])}, None
+            settings, curve = {f"ngram.{name}": params.ngram[name].model_dump()}, None
             label, budget = "", None
         results.append(ModelResult(name, "neural" if neural else "n-gram", evaluation, train, settings, samples,
                                    curve, label, budget))

@@ -31,15 +31,16 @@ def ranking(results: list[ModelResult]) -> pd.DataFrame:
 def summary(df: pd.DataFrame) -> dict:
     """metrics/summary.json: per-model rank and headline numbers, and the best of each kind.
 
-    A DVC output, so no timings: the run's wall time and speed are in metrics/runtime/ (not tracked).
+    Keys as in the eval and train metrics (docs/metrics.md). A DVC output, so no timings: the run's wall
+    time and speed are in metrics/runtime/ (not tracked).
     """
     models = {}
     for row in df.itertuples():
         models[row.model] = {"rank": int(row.rank), "test.bpc": row.test_bpc, "test.bpc_ci_low": row.ci_low,
                              "test.bpc_ci_high": row.ci_high, "val.bpc": row.val_bpc, "test.ppl": row.test_ppl,
-                             "num_parameters": int(row.num_parameters), "train_tokens": int(row.train_tokens)}
+                             "num_parameters": int(row.num_parameters), "train.tokens": int(row.train_tokens)}
         if row.kind == "neural":
-            models[row.model]["train_flops"] = int(row.train_flops)
+            models[row.model]["train.flops"] = int(row.train_flops)
     best = {f"{kind.replace('-', '')}.test.bpc": float(group["test_bpc"].min()) for kind, group in df.groupby("kind")}
     return {"models": models, "best": best}
 

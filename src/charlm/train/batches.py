@@ -35,6 +35,11 @@ def check_length(num_tokens: int, batch_size: int, num_steps: int, split: str) -
                           f"use more data or smaller train.batch_size/num_steps")
 
 
+def tokens_per_epoch(num_tokens: int, batch_size: int, num_steps: int) -> int:
+    """Targets in one epoch at offset 0: whole batches of B rows × T tokens (the unit of train.max_epochs)."""
+    return (num_tokens - 1) // batch_size // num_steps * batch_size * num_steps
+
+
 def epoch_starts(num_tokens: int, batch_size: int, num_steps: int, iterator: str,
                  generator: torch.Generator) -> torch.Tensor:
     """Start positions (num_batches, B) int64 of one epoch; draws from `generator` (offset, shuffle)."""

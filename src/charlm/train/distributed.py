@@ -17,7 +17,6 @@ import torch
 import torch.distributed as tdist
 
 from charlm.errors import CharlmError
-from charlm.train.runtime import resolve_device
 
 
 @dataclass(frozen=True)
@@ -73,6 +72,15 @@ class Dist:
 
 
 SINGLE = Dist()   # the default everywhere: one process, no collectives
+
+
+def resolve_device(name: str) -> torch.device:
+    """`auto` is CUDA when present, else the CPU; asking for CUDA without one is a CharlmError."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise CharlmError("train.device: cuda requested but torch sees no CUDA device (use auto or cpu)")
+    return torch.device(name)
 
 
 @contextlib.contextmanager

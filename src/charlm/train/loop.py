@@ -1,8 +1,9 @@
 """The one training loop, for every model: it only sees `forward(tokens, state)` and `directions()`.
 
-Its whole position (weights, optimizer, RNG states, epoch/batch, carried hidden state, history) is a
-plain dict (`snapshot`) handed to `on_eval` at every evaluation; passing that dict back as `resume`
-continues the run exactly where it was, so a resumed CPU run is bit-identical to an unbroken one.
+Each epoch draws its batch layout and steps through it. At every eval point (each eval_every_tokens,
+each epoch end, the last step the token budget allows) the loop validates, records the history row and
+hands `on_eval` a snapshot of its Position (position.py); passing that dict back as `resume` continues
+the run exactly where it was, so a resumed CPU run is bit-identical to an unbroken one.
 
 Under torchrun (`dist`, see distributed.py) every process runs this same loop on its own contiguous
 share of the B batch rows; DistributedDataParallel averages the gradients, so a step equals the
@@ -11,10 +12,9 @@ are reduced over processes, so every rank takes the same best-checkpoint and sto
 """
 from __future__ import annotations
 
-import copy
-import math
+import contextlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
@@ -23,33 +23,19 @@ from torch.nn import functional as F
 from torch.nn.parallel import DistributedDataParallel
 
 from charlm.errors import CharlmError
-from charlm.models.scoring import direction_tokens, stream_nll
+from charlm.models.checkpoint import cpu_state
+from charlm.models.scoring import direction_tokens
 from charlm.params import TrainParams
-from charlm.train.batches import carries_state, check_length, epoch_starts, gather_batch
+from charlm.train.batches import carries_state, check_length, epoch_starts, gather_batch, tokens_per_epoch
 from charlm.train.distributed import SINGLE, Dist
+from charlm.train.position import Position, map_state, restore, snapshot
 from charlm.train.runtime import autocast
 from charlm.train.schedule import learning_rate, planned_tokens, plateau_cuts
+from charlm.train.validate import validate
 
 # History columns that depend on the machine's speed; everything else is a function of the seed.
 # tokens_per_s is since the previous evaluation; train_s (training only) and elapsed_s are cumulative.
 TIMING_KEYS = ("tokens_per_s", "train_s", "elapsed_s")
-
-
-@dataclass
-class Position:
-    """Where the run is: optimizer steps, tokens seen, epoch and next batch in it, and the eval history."""
-    step: int = 0
-    tokens: int = 0
-    epoch: int = 0
-    batch: int = 0
-    epoch_rng: torch.Tensor | None = None   # batch generator state at the start of `epoch`
-    carry: list | None = None               # detached hidden state per direction, mid-epoch (this rank's rows)
-    history: list[dict] = field(default_factory=list)
-    best: dict | None = None                # the history row with the lowest val bpc
-    best_model: dict | None = None          # its weights (CPU copies)
-    elapsed_s: float = 0.0
-    train_s: float = 0.0                    # elapsed_s minus validation and checkpointing
-    stop_reason: str | None = None          # None while training; "max_tokens" | "max_epochs" | "patience"
 
 
 def make_optimizer(model: nn.Module, p: TrainParams) -> torch.optim.Optimizer:
@@ -62,47 +48,6 @@ def make_optimizer(model: nn.Module, p: TrainParams) -> torch.optim.Optimizer:
     return cls(model.parameters(), lr=p.lr, betas=p.betas, weight_decay=p.weight_decay, **fused)
 
 
-def validate(model: nn.Module, val_tokens: torch.Tensor, batch_size: int, dist: Dist = SINGLE) -> dict:
-    """Val nll of every direction, streamed over the whole split: {val_nats, val_bpc, val_bpc_<direction>}.
-
-    Under DDP each rank scores its share of the streams and the nll sums are added up, so every rank
-    gets the same numbers.
-    """
-    directions = model.directions()
-    if dist.active:
-        sums = [_shard_nll(lm, direction_tokens(val_tokens, reverse), batch_size, dist) for lm, reverse in directions]
-        totals = dist.sum(torch.tensor(sums, dtype=torch.float64)).tolist()    # [[nll sum, count] per direction]
-        nats = [total / count for total, count in totals]
-    else:
-        nats = [float(stream_nll(lm, direction_tokens(val_tokens, reverse), batch_size).mean())
-                for lm, reverse in directions]
-    row = {f"val_bpc_{'backward' if reverse else 'forward'}": n / math.log(2)
-           for (_, reverse), n in zip(directions, nats)}
-    row["val_nats"] = sum(nats) / len(nats)
-    row["val_bpc"] = row["val_nats"] / math.log(2)
-    return row
-
-
-def _shard_nll(lm: nn.Module, tokens: torch.Tensor, batch_size: int, dist: Dist) -> list[float]:
-    """[nll sum, count] over this rank's contiguous share of the streams stream_nll cuts `tokens` into.
-
-    The share is cut out (and its tail padded) so that stream_nll splits it into exactly those streams,
-    each starting where it starts in the single-process layout; padding is only ever read after a
-    stream's real tokens, so it changes nothing, and only the real targets are summed.
-    """
-    n = tokens.numel() - 1
-    streams = min(batch_size, n)
-    length = math.ceil(n / streams)                                         # stream_nll's layout
-    first, last = dist.rank * streams // dist.world_size, (dist.rank + 1) * streams // dist.world_size
-    start = first * length
-    real = max(0, min(last * length, n) - start)                            # targets this rank scores
-    if real == 0:
-        return [0.0, 0.0]
-    piece = tokens[start:start + real + 1]
-    piece = F.pad(piece, (0, (last - first) * length + 1 - piece.numel()))
-    return [float(stream_nll(lm, piece, last - first)[:real].sum()), float(real)]
-
-
 def train(model: nn.Module, train_tokens: torch.Tensor, val_tokens: torch.Tensor, p: TrainParams, *,
           resume: dict | None = None, on_eval: Callable[[dict, dict], None] | None = None,
           on_step: Callable[[int], None] | None = None, dist: Dist = SINGLE) -> Position:
@@ -111,76 +56,159 @@ def train(model: nn.Module, train_tokens: torch.Tensor, val_tokens: torch.Tensor
     `on_eval(row, snapshot)` runs after every evaluation; `snapshot` is what `resume` accepts. Callbacks
     run on the main process only, but building the snapshot is a collective: pass `on_eval` on every rank.
     """
+    run, pos = _start(model, train_tokens, val_tokens, p, resume, dist)
+    meter = _Meter(run.device)
+    while pos.stop_reason is None:
+        _train_epoch(run, pos, meter, on_eval, on_step)
+    return pos
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What every step of one train() call shares; none of it changes during the call."""
+    model: nn.Module
+    step_loss: nn.Module                   # StepLoss, wrapped in DistributedDataParallel under torchrun
+    optimizer: torch.optim.Optimizer
+    generator: torch.Generator             # draws each epoch's layout (offset, shuffle)
+    streams: list[torch.Tensor]            # the train tokens in each direction's reading order, on `device`
+    val_tokens: torch.Tensor
+    p: TrainParams
+    dist: Dist
+    device: torch.device
+    rows: slice                            # this rank's columns of every batch
+    step_tokens: int                       # tokens per optimizer step, all ranks together: B × T
+    total_tokens: int                      # the cosine horizon
+    amp: contextlib.AbstractContextManager  # bf16 autocast on CUDA, else nothing
+
+
+def _start(model: nn.Module, train_tokens: torch.Tensor, val_tokens: torch.Tensor, p: TrainParams,
+           resume: dict | None, dist: Dist) -> tuple[_Run, Position]:
+    """Check the splits, build the optimizer and the step, and restore `resume` (or start at step 0)."""
     device = next(model.parameters()).device
-    directions = model.directions()
     check_length(train_tokens.numel(), p.batch_size, p.num_steps, "train")
-    rows = dist.shard(p.batch_size, "train.batch_size")   # this rank's columns of every batch
+    rows = dist.shard(p.batch_size, "train.batch_size")
     if val_tokens.numel() < 2:
         raise CharlmError(f"val split: {val_tokens.numel()} tokens; validation needs at least 2")
-    streams = [direction_tokens(train_tokens.long(), reverse).to(device) for _, reverse in directions]
+    streams = [direction_tokens(train_tokens.long(), reverse).to(device) for _, reverse in model.directions()]
     optimizer = make_optimizer(model, p)
     generator = torch.Generator()
     if resume:
-        pos = _restore(resume, model, optimizer, dist)
+        pos = restore(resume, model, optimizer, dist)
     else:
         pos = Position(epoch_rng=generator.manual_seed(p.seed).get_state())
     step_loss = StepLoss(model)
-    if dist.active:   # after _restore, so DDP's initial broadcast of rank 0's weights is of the resumed ones
+    if dist.active:   # after restore, so DDP's initial broadcast of rank 0's weights is of the resumed ones
         step_loss = DistributedDataParallel(step_loss, device_ids=[device] if device.type == "cuda" else None)
-    step_tokens = p.batch_size * p.num_steps
-    total = planned_tokens(p, ((train_tokens.numel() - 1) // p.batch_size // p.num_steps) * step_tokens)
-    amp = autocast(device)
+    total = planned_tokens(p, tokens_per_epoch(train_tokens.numel(), p.batch_size, p.num_steps))
+    run = _Run(model=model, step_loss=step_loss, optimizer=optimizer, generator=generator, streams=streams,
+               val_tokens=val_tokens, p=p, dist=dist, device=device, rows=rows,
+               step_tokens=p.batch_size * p.num_steps, total_tokens=total, amp=autocast(device))
     model.train()
+    return run, pos
 
-    loss_sum, steps_since, segment_start, train_s = torch.zeros((), device=device), 0, time.perf_counter(), 0.0
-    while pos.stop_reason is None:
-        generator.set_state(pos.epoch_rng)
-        # Every rank draws the same global layout (same generator state) and keeps its own rows of it.
-        starts = epoch_starts(train_tokens.numel(), p.batch_size, p.num_steps, p.iterator, generator)[:, rows]
-        starts = starts.to(device)
-        carry = pos.carry if pos.carry is not None else [None] * len(directions)
-        tic = time.perf_counter()
-        for i in range(pos.batch, len(starts)):
-            if not carries_state(p.iterator):
-                carry = [None] * len(directions)
-            lr = learning_rate(p, pos.tokens + step_tokens, total, plateau_cuts([r["val_bpc"] for r in pos.history]))
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            loss, carry = _step(step_loss, streams, starts[i], p, carry, optimizer, amp)
-            loss_sum += loss
-            steps_since += 1
-            pos.step, pos.tokens, pos.batch = pos.step + 1, pos.tokens + step_tokens, i + 1
-            if on_step and dist.is_main:
-                on_step(step_tokens)
 
-            epoch_end = i + 1 == len(starts)
-            crossed = pos.tokens // p.eval_every_tokens > (pos.tokens - step_tokens) // p.eval_every_tokens
-            budget = pos.tokens + step_tokens > p.max_tokens
-            if not (crossed or epoch_end or budget):
-                continue
-            # float() waits for queued GPU work, so the timing is honest; the mean over ranks is the global mean
-            train_loss = float(dist.sum(loss_sum)) / dist.world_size / steps_since
-            train_s += time.perf_counter() - tic
-            pos.train_s += train_s
-            if epoch_end:
-                pos.epoch, pos.batch, carry, pos.epoch_rng = pos.epoch + 1, 0, None, generator.get_state()
-            row = {"step": pos.step, "tokens": pos.tokens, "epoch": pos.epoch, "lr": lr,
-                   "train_loss_nats": train_loss, **validate(model, val_tokens, p.batch_size, dist)}
-            model.train()
-            pos.elapsed_s += time.perf_counter() - segment_start
-            segment_start = time.perf_counter()
-            row.update(tokens_per_s=steps_since * step_tokens / max(train_s, 1e-9), train_s=pos.train_s,
-                       elapsed_s=pos.elapsed_s)
-            _record(pos, row, model, p, budget, epoch_end)
-            pos.carry = [_detach(s) for s in carry] if carry is not None else None
+def _train_epoch(run: _Run, pos: Position, meter: _Meter, on_eval: Callable[[dict, dict], None] | None,
+                 on_step: Callable[[int], None] | None) -> None:
+    """Step through the rest of epoch `pos.epoch`, evaluating at each eval point; return at its end or a stop."""
+    p, directions = run.p, len(run.streams)
+    starts = _epoch_layout(run, pos.epoch_rng)                               # (num_batches, this rank's B)
+    carry = pos.carry if pos.carry is not None else [None] * directions
+    meter.restart()
+    for i in range(pos.batch, len(starts)):
+        if not carries_state(p.iterator):
+            carry = [None] * directions
+        lr = _set_learning_rate(run, pos)
+        loss, carry = _step(run.step_loss, run.streams, starts[i], p, carry, run.optimizer, run.amp)
+        meter.add(loss)
+        pos.step, pos.tokens, pos.batch = pos.step + 1, pos.tokens + run.step_tokens, i + 1
+        if on_step and run.dist.is_main:
+            on_step(run.step_tokens)
+        epoch_end = i + 1 == len(starts)
+        budget = pos.tokens + run.step_tokens > p.max_tokens                 # the next step would overrun it
+        if epoch_end or budget or _crossed(pos.tokens, run.step_tokens, p.eval_every_tokens):
+            row = _evaluate(run, pos, meter, lr, carry, budget=budget, epoch_end=epoch_end)
             if on_eval:
-                snapshot = _snapshot(pos, model, optimizer, dist)   # on every rank: it gathers per-rank state
-                if dist.is_main:
-                    on_eval(row, snapshot)
-            loss_sum, steps_since, train_s, tic = torch.zeros((), device=device), 0, 0.0, time.perf_counter()
+                _hand_snapshot(run, pos, row, on_eval)
+            meter.restart()
             if pos.stop_reason or epoch_end:
-                break
-    return pos
+                return
+
+
+def _epoch_layout(run: _Run, epoch_rng: torch.Tensor) -> torch.Tensor:
+    """This rank's columns of the epoch's start positions, drawn from the generator state `epoch_rng`."""
+    run.generator.set_state(epoch_rng)
+    # Every rank draws the same global layout (same generator state) and keeps its own rows of it.
+    p, num_tokens = run.p, run.streams[0].numel()      # each direction's stream holds every train token
+    starts = epoch_starts(num_tokens, p.batch_size, p.num_steps, p.iterator, run.generator)
+    return starts[:, run.rows].to(run.device)
+
+
+def _set_learning_rate(run: _Run, pos: Position) -> float:
+    """Set and return the lr of the step about to run (a pure function of where it ends and of the history)."""
+    cuts = plateau_cuts([r["val_bpc"] for r in pos.history])
+    lr = learning_rate(run.p, pos.tokens + run.step_tokens, run.total_tokens, cuts)
+    for group in run.optimizer.param_groups:
+        group["lr"] = lr
+    return lr
+
+
+def _crossed(tokens: int, step_tokens: int, every: int) -> bool:
+    """Whether the step that ended at `tokens` passed a multiple of `every` (an eval point)."""
+    return tokens // every > (tokens - step_tokens) // every
+
+
+def _evaluate(run: _Run, pos: Position, meter: _Meter, lr: float, carry: list, *, budget: bool,
+              epoch_end: bool) -> dict:
+    """Validate, append the history row (best weights, stopping decision) and make `pos` resumable here."""
+    train_loss, train_s = meter.close(run.dist)
+    pos.train_s += train_s
+    if epoch_end:   # the next epoch carries no state, and draws its layout where this one's draws left off
+        pos.epoch, pos.batch, pos.epoch_rng = pos.epoch + 1, 0, run.generator.get_state()
+    row = {"step": pos.step, "tokens": pos.tokens, "epoch": pos.epoch, "lr": lr,
+           "train_loss_nats": train_loss, **validate(run.model, run.val_tokens, run.p.batch_size, run.dist)}
+    run.model.train()
+    pos.elapsed_s += meter.lap()
+    row.update(tokens_per_s=meter.steps * run.step_tokens / max(train_s, 1e-9), train_s=pos.train_s,
+               elapsed_s=pos.elapsed_s)
+    _record(pos, row, run.model, run.p, budget, epoch_end)
+    pos.carry = None if epoch_end else [_detach(s) for s in carry]
+    return row
+
+
+def _hand_snapshot(run: _Run, pos: Position, row: dict, on_eval: Callable[[dict, dict], None]) -> None:
+    """Build the snapshot of `pos` (on every rank: it gathers per-rank state) and give it to `on_eval` on rank 0."""
+    snap = snapshot(pos, run.model, run.optimizer, run.dist)
+    if run.dist.is_main:
+        on_eval(row, snap)
+
+
+class _Meter:
+    """Since the last evaluation: the summed step losses, and the clocks behind the timing columns."""
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        self.wall = time.perf_counter()     # elapsed_s: wall clock, validation and checkpointing included
+        self.restart()
+
+    def restart(self) -> None:
+        """Start a run of steps: nothing summed yet, the training clock (train_s, tokens_per_s) from now."""
+        self.loss_sum, self.steps, self.tic = torch.zeros((), device=self.device), 0, time.perf_counter()
+
+    def add(self, loss: torch.Tensor) -> None:
+        self.loss_sum += loss
+        self.steps += 1
+
+    def close(self, dist: Dist) -> tuple[float, float]:
+        """(mean train loss in nats over the steps and ranks, seconds the steps took)."""
+        # float() waits for queued GPU work, so the timing is honest; the mean over ranks is the global mean
+        train_loss = float(dist.sum(self.loss_sum)) / dist.world_size / self.steps
+        return train_loss, time.perf_counter() - self.tic
+
+    def lap(self) -> float:
+        """Wall-clock seconds since the previous lap (or since the start)."""
+        now = time.perf_counter()
+        elapsed, self.wall = now - self.wall, now
+        return elapsed
 
 
 class StepLoss(nn.Module):
@@ -223,7 +251,7 @@ def _record(pos: Position, row: dict, model: nn.Module, p: TrainParams, budget: 
     pos.history.append(row)
     if pos.best is None or row["val_bpc"] < pos.best["val_bpc"]:
         pos.best = {k: v for k, v in row.items() if k not in TIMING_KEYS}
-        pos.best_model = _cpu_copy(model.state_dict())
+        pos.best_model = cpu_state(model)
     since_best = sum(1 for r in pos.history if r["step"] > pos.best["step"])
     if budget:
         pos.stop_reason = "max_tokens"
@@ -233,57 +261,5 @@ def _record(pos: Position, row: dict, model: nn.Module, p: TrainParams, budget: 
         pos.stop_reason = "patience"
 
 
-def _cpu_copy(state_dict: dict) -> dict:
-    return {k: v.detach().cpu().clone() for k, v in state_dict.items()}
-
-
 def _detach(state):
-    return _map_state(torch.Tensor.detach, state)
-
-
-def _map_state(fn, state):
-    """`fn` applied to a carried state: None, a tensor, or a tuple of tensors (the LSTM's (h, c))."""
-    if state is None:
-        return None
-    if isinstance(state, tuple):
-        return tuple(fn(s) for s in state)
-    return fn(state)
-
-
-def _snapshot(pos: Position, model: nn.Module, optimizer: torch.optim.Optimizer, dist: Dist) -> dict | None:
-    """Everything `train(resume=...)` needs, as tensors, numbers, strings, lists and dicts only.
-
-    What differs between ranks (the carried state of its rows, its dropout RNG) is gathered from every
-    rank into `ranks`, indexed by rank, so a collective: call it on every rank; the others get None.
-    """
-    carry = None if pos.carry is None else [_map_state(torch.Tensor.cpu, s) for s in pos.carry]
-    ranks = dist.all_gather_object({
-        "carry": carry, "torch_rng": torch.get_rng_state(),
-        "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []})
-    if not dist.is_main:
-        return None
-    return {
-        "position": {"step": pos.step, "tokens": pos.tokens, "epoch": pos.epoch, "batch": pos.batch,
-                     "elapsed_s": pos.elapsed_s, "train_s": pos.train_s, "stop_reason": pos.stop_reason},
-        "epoch_rng": pos.epoch_rng, "history": [dict(r) for r in pos.history], "best": pos.best,
-        "best_model": pos.best_model, "model": _cpu_copy(model.state_dict()),
-        "optimizer": copy.deepcopy(optimizer.state_dict()), "ranks": ranks,
-    }
-
-
-def _restore(snap: dict, model: nn.Module, optimizer: torch.optim.Optimizer, dist: Dist) -> Position:
-    """Load a snapshot's weights, optimizer and this rank's RNG states and carry; return its Position."""
-    if len(snap["ranks"]) != dist.world_size:   # the run fingerprint includes the world size; never expected
-        raise CharlmError(f"resume snapshot is from {len(snap['ranks'])} processes, this run has {dist.world_size}")
-    device = next(model.parameters()).device
-    model.load_state_dict(snap["model"])
-    optimizer.load_state_dict(snap["optimizer"])
-    mine = snap["ranks"][dist.rank]
-    torch.set_rng_state(mine["torch_rng"])
-    if mine["cuda_rng"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(mine["cuda_rng"])
-    carry = mine["carry"]
-    if carry is not None:
-        carry = [_map_state(lambda t: t.to(device), s) for s in carry]
-    return Position(**snap["position"], epoch_rng=snap["epoch_rng"], carry=carry, history=list(snap["history"]),
-                    best=snap["best"], best_model=snap["best_model"])
+    return map_state(torch.Tensor.detach, state)

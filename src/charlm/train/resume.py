@@ -5,7 +5,6 @@ ignored, so a resumed run is always the continuation of *this* run, never of an 
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import sys
 from pathlib import Path
@@ -29,10 +28,9 @@ def run_fingerprint(model_params: ModelParams, train_params: TrainParams, vocab_
     The world size is in it because a snapshot holds one carry and RNG state per process; the launcher
     is not, since it is only the command prefix (python, or torchrun with the same world size).
     """
-    train = dataclasses.asdict(train_params)
-    train.pop("launcher", None)
+    train = train_params.model_dump(exclude={"launcher"})
     h = hashlib.sha256()
-    h.update(dumps_json({"model": dataclasses.asdict(model_params), "train": train, "world_size": world_size,
+    h.update(dumps_json({"model": model_params.model_dump(), "train": train, "world_size": world_size,
                          "vocab": vocab_fingerprint}).encode())
     for name in sorted(splits):
         h.update(name.encode())

@@ -7,15 +7,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from charlm.errors import CharlmError
+from charlm.model_names import model_section
 from charlm.models import build_model, num_parameters
 from charlm.models.checkpoint import model_payload
 from charlm.params import Params, TrainParams
-from charlm.train.distributed import Dist
-from charlm.train.loop import Position, train
+from charlm.train.batches import tokens_per_epoch
+from charlm.train.distributed import Dist, resolve_device
+from charlm.train.loop import train
+from charlm.train.position import Position
 from charlm.train.report import Reporter
 from charlm.train.resume import load_resume, run_fingerprint, save_resume
-from charlm.train.runtime import resolve_device, setup_runtime
+from charlm.train.runtime import setup_runtime
 from charlm.train.schedule import planned_tokens
 
 
@@ -28,8 +30,7 @@ class Fitted:
 
 def train_params(params: Params, name: str) -> TrainParams:
     """Model `name`'s resolved train section; an unknown name is a CharlmError listing the defined ones."""
-    if name not in params.models:
-        raise CharlmError(f"models.{name}: no such model (defined: {', '.join(sorted(params.models))})")
+    model_section(params, name, ("models",))
     return params.model_train(name)
 
 
@@ -56,7 +57,7 @@ def fit(params: Params, name: str, vocab, train_ids: np.ndarray, val_ids: np.nda
     # Rank 0 reads the checkpoint and hands it to the others: on several machines only its disk has it.
     snapshot = dist.broadcast_object(load_resume(resume_path, fingerprint) if dist.is_main else None)
     history = snapshot["history"] if snapshot else []
-    epoch_tokens = ((len(train_ids) - 1) // p.batch_size // p.num_steps) * p.batch_size * p.num_steps
+    epoch_tokens = tokens_per_epoch(len(train_ids), p.batch_size, p.num_steps)
     reporter = Reporter(name, live_dir, planned_tokens(p, epoch_tokens), history) if dist.is_main else None
 
     def on_eval(row: dict, snap: dict) -> None:      # the loop calls it on rank 0 only
@@ -76,22 +77,37 @@ def fit(params: Params, name: str, vocab, train_ids: np.ndarray, val_ids: np.nda
 
 
 def train_metrics(pos: Position, parameters: int, epoch_tokens: int) -> dict:
-    """metrics/train/<name>.json: the best evaluation, the budget used and the size; a function of the seed."""
+    """metrics/train/<name>.json (keys: docs/metrics.md): the best evaluation, the budget used and the size.
+
+    A function of the seed. bpc here is bits per token of the val split (per character with a char vocab).
+    """
     best = pos.best
     return {
-        "best_val_bpc": best["val_bpc"],
-        "best_val_nats": best["val_nats"],
-        "best_val_perplexity": 2 ** best["val_bpc"],
-        "val_bpc_by_direction": {k[len("val_bpc_"):]: v for k, v in best.items() if k.startswith("val_bpc_")},
-        "best_step": best["step"],
-        "best_tokens": best["tokens"],
-        "epochs": round(pos.tokens / epoch_tokens, 3),
-        "steps": pos.step,
-        "tokens_seen": pos.tokens,
+        **best_val_scores(best),
+        "best.step": best["step"],
+        "best.tokens": best["tokens"],
+        "train.epochs": round(pos.tokens / epoch_tokens, 3),
+        "train.steps": pos.step,
+        "train.tokens": pos.tokens,
         "evaluations": len(pos.history),
         "stop_reason": pos.stop_reason,
         "num_parameters": parameters,
     }
+
+
+def best_val_scores(best: dict) -> dict:
+    """The best evaluation's val scores, named as in metrics/eval: unprefixed is the forward direction.
+
+    The loop picks the best evaluation by `val_bpc`, the mean over the model's directions. With one
+    direction that mean is the forward score itself; a bidirectional model reports it as `mean.val.*`
+    beside each direction's own bpc, so `val.bpc` never includes a look at the future.
+    """
+    selected = {"val.bpc": best["val_bpc"], "val.nats": best["val_nats"], "val.ppl": 2 ** best["val_bpc"]}
+    directions = {k.removeprefix("val_bpc_"): v for k, v in best.items() if k.startswith("val_bpc_")}
+    if len(directions) == 1:
+        return selected
+    by_direction = {("" if d == "forward" else f"{d}.") + "val.bpc": bpc for d, bpc in directions.items()}
+    return {**by_direction, **{f"mean.{k}": v for k, v in selected.items()}}
 
 
 def runtime_log(pos: Position, dist: Dist) -> dict:

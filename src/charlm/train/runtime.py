@@ -1,4 +1,7 @@
-"""Where and how training runs: device choice, thread count, memory reuse, determinism, mixed precision."""
+"""How training runs on its device: thread count, memory reuse, determinism, mixed precision.
+
+Which device and which processes are distributed.py's (`Dist`, `resolve_device`); this module only reads them.
+"""
 from __future__ import annotations
 
 import contextlib
@@ -6,24 +9,11 @@ import ctypes
 import functools
 import os
 import sys
-from typing import TYPE_CHECKING
 
 import torch
 
-from charlm.errors import CharlmError
 from charlm.params import TrainParams
-
-if TYPE_CHECKING:
-    from charlm.train.distributed import Dist
-
-
-def resolve_device(name: str) -> torch.device:
-    """`auto` is CUDA when present, else the CPU; asking for CUDA without one is a CharlmError."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and not torch.cuda.is_available():
-        raise CharlmError("train.device: cuda requested but torch sees no CUDA device (use auto or cpu)")
-    return torch.device(name)
+from charlm.train.distributed import Dist
 
 
 def setup_runtime(p: TrainParams, dist: Dist) -> None:

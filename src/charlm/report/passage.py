@@ -1,0 +1,120 @@
+"""The coloured passages' colours (shared by the PNG and the HTML page) and reports/bits_passage.html, a page
+with inline CSS only: no script, no external URL, no image, so it opens anywhere, offline, as it is.
+
+    t h e ␣ w h a l e      background: bits under the shading model (pale 0 … dark red ≥ log2 V, a uniform guess)
+    ▔ ▔ ▔ ▔ ▔ ▔ ▔ ▔ ▔      band: n-gram bits − neural bits (green: the neural model is better, purple: worse)
+"""
+from __future__ import annotations
+
+import html
+
+import matplotlib
+import numpy as np
+
+from charlm.report.bits import BitsAnalysis, Passage
+
+BITS_CMAP = "YlOrRd"
+GAIN_CMAP = "PRGn"
+GAIN_LIMIT = 3.0          # bits either way; a larger gain or loss gets the end colour
+UNSCORED = (0.8, 0.8, 0.8, 1.0)
+
+
+def bits_colors(bits: np.ndarray, max_bits: float) -> np.ndarray:
+    """(n, 4) RGBA of each character's bits on 0..max_bits (clipped); grey where unscored."""
+    colors = matplotlib.colormaps[BITS_CMAP](np.clip(np.nan_to_num(bits) / max_bits, 0, 1))
+    colors[~np.isfinite(bits)] = UNSCORED
+    return colors
+
+
+def gain_colors(neural: np.ndarray, ngram: np.ndarray) -> np.ndarray:
+    """(n, 4) RGBA of n-gram bits − neural bits on ±GAIN_LIMIT (clipped): green where the neural model is better."""
+    gain = ngram - neural
+    colors = matplotlib.colormaps[GAIN_CMAP](np.clip(np.nan_to_num(gain) / GAIN_LIMIT / 2 + 0.5, 0, 1))
+    colors[~np.isfinite(gain)] = UNSCORED
+    return colors
+
+
+def dark(colors: np.ndarray) -> np.ndarray:
+    """(n,) bool: backgrounds dark enough that their character reads better in white."""
+    return colors[:, :3] @ np.array([0.299, 0.587, 0.114]) < 0.5
+
+
+def shading_name(analysis: BitsAnalysis) -> str:
+    """The name of the model whose bits shade the characters."""
+    return analysis.neural if analysis.shade == "neural" else analysis.ngram
+
+
+def legend_text(analysis: BitsAnalysis) -> tuple[str, str]:
+    """(what the background shows, what the band shows), in words, for the PNG and the page alike."""
+    return (f"Background: bits `{shading_name(analysis)}` paid for the character, from 0 (pale) to "
+            f"log2(vocabulary) = {analysis.max_bits:.2f} bits or more (dark red: worse than a uniform guess); "
+            "grey: not scored.",
+            f"Band under it: `{analysis.ngram}` bits − `{analysis.neural}` bits, green where the neural model "
+            f"is better, purple where it is worse (full colour at ±{GAIN_LIMIT:g} bits).")
+
+
+def passage_html(analysis: BitsAnalysis) -> str:
+    """The whole page: each passage as coloured characters, with each model's bits in its tooltip."""
+    background, band = legend_text(analysis)
+    steps = np.append(np.arange(0, analysis.max_bits), analysis.max_bits)   # whole bits, then the top
+    bits_labels = [f"{s:g}" for s in steps[:-1]] + [f"≥ {steps[-1]:.2f}"]
+    gains = np.linspace(-GAIN_LIMIT, GAIN_LIMIT, 7)
+    gain_labels = [f"≤ {gains[0]:g}"] + [f"{g:+g}" if g else "0" for g in gains[1:-1]] + [f"≥ +{gains[-1]:g}"]
+    parts = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+             "<title>Where the bits go</title>", f"<style>\n{STYLE}\n</style>", "</head>", "<body>",
+             "<h1>Where the bits go</h1>",
+             f"<p>Test text scored by <code>{html.escape(analysis.neural)}</code> (the best neural model) and "
+             f"<code>{html.escape(analysis.ngram)}</code> (the best n-gram), both chosen on validation bpc. "
+             "Hover over a character for its bits under each model.</p>",
+             f"<p>{_code(background)}</p>",
+             '<p class="scale">' + _scale(bits_colors(steps, analysis.max_bits), bits_labels) + " bits</p>",
+             f"<p>{_code(band)}</p>",
+             '<p class="scale">' + _scale(gain_colors(np.zeros(7), gains), gain_labels) + " bits</p>"]
+    for p in analysis.passages:
+        parts += [f"<h2>{html.escape(p.book)}</h2>",
+                  f"<p>Characters {p.start:,}–{p.start + len(p.text):,} of the test text (the middle of this "
+                  "book's test part).</p>",
+                  f'<p class="passage">{_char_spans(p, analysis)}</p>']
+    return "\n".join(parts + ["</body>", "</html>"]) + "\n"
+
+
+def skipped_html(reason: str) -> str:
+    """The page when the section is skipped: the same one-line reason as the report."""
+    return "\n".join(["<!DOCTYPE html>", '<html lang="en">', '<head><meta charset="utf-8">',
+                      "<title>Where the bits go</title></head>", "<body>", "<h1>Where the bits go</h1>",
+                      f"<p>{_code(reason)}</p>", "</body>", "</html>"]) + "\n"
+
+
+def _code(text: str) -> str:
+    """Escape `text` for HTML, turning markdown `code` spans into <code>."""
+    pieces = html.escape(text).split("`")
+    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(pieces))
+
+
+def _hex(rgba) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*(int(round(255 * c)) for c in rgba[:3]))
+
+
+def _char_spans(passage: Passage, analysis: BitsAnalysis) -> str:
+    backgrounds = bits_colors(getattr(passage, analysis.shade), analysis.max_bits)
+    bands = gain_colors(passage.neural, passage.ngram)
+    spans = []
+    for ch, a, b, bg, band, white in zip(passage.text, passage.neural, passage.ngram, backgrounds, bands,
+                                         dark(backgrounds)):
+        title = "not scored" if not np.isfinite(a) else \
+            f"{analysis.neural} {a:.2f} bits, {analysis.ngram} {b:.2f} bits"
+        color = ";color:#fff" if white else ""
+        spans.append(f'<span style="background:{_hex(bg)};border-color:{_hex(band)}{color}" '
+                     f'title="{html.escape(title)}">{html.escape(ch)}</span>')
+    return "".join(spans)
+
+
+def _scale(colors: np.ndarray, labels: list[str]) -> str:
+    return "".join(f'<span style="background:{_hex(c)}{";color:#fff" if white else ""}">{html.escape(t)}</span>'
+                   for c, t, white in zip(colors, labels, dark(colors)))
+
+
+STYLE = """body { font-family: sans-serif; max-width: 62em; margin: 2em auto; padding: 0 1em; color: #222; }
+.passage { font-family: monospace; font-size: 17px; line-height: 2.3; white-space: pre-wrap; }
+.passage span { border-bottom: 6px solid; padding: 2px 0; }
+.scale span { display: inline-block; min-width: 3.2em; text-align: center; font-size: 13px; padding: 2px 0; }"""

@@ -1,0 +1,49 @@
+"""The README's first command after installing, run exactly as written: `charlm profile quick | xargs -r dvc exp run`.
+
+Real dvc, the real params.yaml, the ten books (from ../shared/data/novels instead of the network), every
+stage run through to the report. Its wall time is measured by hand and quoted in the docs, never asserted.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+import yaml
+
+from helpers import copy_project, require_shared_novels, stage_lines, tool_env
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def test_quick_profile_runs_every_stage_on_the_ten_books(tmp_path):
+    novels = require_shared_novels()
+    repo = copy_project(tmp_path / "repo")
+    repo.run("git", "add", "-A")
+    repo.run("git", "commit", "-q", "-m", "project")
+    command = f"charlm profile quick | xargs -r dvc exp run -S 'data.source={novels}'"
+    env = {**tool_env(), "PYTHONPATH": str(repo.root / "src")}   # the copy's own code, as dvc.lock hashes it
+    proc = subprocess.run(["bash", "-c", command], cwd=repo.root, env=env, capture_output=True, text=True, timeout=900)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+
+    params = yaml.safe_load((repo.root / "params.yaml").read_text())   # as the experiment left it
+    profile = yaml.safe_load((repo.root / "profiles" / "quick.yaml").read_text())
+    models, ngrams = list(params["models"]), list(params["ngram"])
+    assert ngrams and not {k[len("~ngram."):] for k in profile if k.startswith("~ngram.")} & set(ngrams)
+    expected = {"fetch", "preprocess", "build_vocab", "encode", "plot"}
+    expected |= {f"train@{m}" for m in models} | {f"evaluate@{m}" for m in models}
+    expected |= {f"ngram@{n}" for n in ngrams} | {f"evaluate_ngram@{n}" for n in ngrams}
+    assert stage_lines(out, "Running stage") == expected, out
+    assert "warning" not in out, out   # the shared copies are the pinned editions
+
+    # The profile's budgets were applied, and every model reached the report.
+    for name in models:
+        train = json.loads((repo.root / "metrics" / "train" / f"{name}.json").read_text())
+        budget = profile[f"models.{name}.train.max_tokens"]
+        assert 0.9 * budget < train["train.tokens"] <= budget, name   # stops before a batch would pass it
+    report = (repo.root / "reports" / "report.md").read_text()
+    for name in models + ngrams:
+        assert f"| `{name}` |" in report, name
+    data = json.loads((repo.root / "metrics" / "data.json").read_text())
+    assert data["books"] == 10 and all(book["pinned"] for book in data["per_book"].values())
