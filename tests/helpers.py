@@ -222,6 +222,18 @@ class TinyRepo:
         return set(json.loads(out or "{}"))
 
 
+def hermetic_env(repo: TinyRepo) -> dict[str, str]:
+    """tool_env() plus the copy's own src/ first on PYTHONPATH, and unbuffered output.
+
+    The venv's editable install points at the main checkout's src/, which other work edits while tests run;
+    the copy's src/ is the snapshot that dvc.lock hashes, so that is the code the stages must run.
+    """
+    env = tool_env()
+    env["PYTHONPATH"] = str(repo.root / "src")
+    env["PYTHONUNBUFFERED"] = "1"   # summary lines reach the test as they are printed, not at exit
+    return env
+
+
 def copy_project(dest: Path) -> TinyRepo:
     """Copy the project (pipeline, code, params, profiles) into `dest` as its own git repo, uncommitted."""
     dest.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 import yaml
 
-from helpers import TINY_PARAMS, copy_project, stage_lines, synthetic_text, tool_env
+from helpers import TINY_PARAMS, copy_project, hermetic_env, stage_lines, synthetic_text
 
 pytestmark = pytest.mark.e2e
 
@@ -29,7 +29,7 @@ def test_a_folder_of_txt_files_is_a_corpus_in_one_command(tmp_path):
         (repo.root / "my_texts" / f"{name}.txt").write_text(text)
 
     proc = subprocess.run(["bash", "-c", "charlm books my_texts | xargs -r dvc exp run"], cwd=repo.root,
-                          env={**tool_env(), "PYTHONPATH": str(repo.root / "src")}, capture_output=True, text=True,
+                          env=hermetic_env(repo), capture_output=True, text=True,
                           timeout=600)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out

@@ -11,7 +11,7 @@ import subprocess
 import pytest
 import yaml
 
-from helpers import copy_project, require_shared_novels, stage_lines, tool_env
+from helpers import copy_project, hermetic_env, require_shared_novels, stage_lines
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -22,8 +22,8 @@ def test_quick_profile_runs_every_stage_on_the_ten_books(tmp_path):
     repo.run("git", "add", "-A")
     repo.run("git", "commit", "-q", "-m", "project")
     command = f"charlm profile quick | xargs -r dvc exp run -S 'data.source={novels}'"
-    env = {**tool_env(), "PYTHONPATH": str(repo.root / "src")}   # the copy's own code, as dvc.lock hashes it
-    proc = subprocess.run(["bash", "-c", command], cwd=repo.root, env=env, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(["bash", "-c", command], cwd=repo.root, env=hermetic_env(repo), capture_output=True,
+                          text=True, timeout=900)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
 

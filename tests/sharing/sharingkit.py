@@ -18,22 +18,10 @@ from typing import Callable
 
 import yaml
 
-from helpers import TinyRepo, tool_env
+from helpers import TinyRepo, hermetic_env
 
 FAULT_LAUNCHER = Path(__file__).with_name("fault_launcher.py")
 WAIT_S = 300           # the longest any single wait on a dvc process may take before the test fails
-
-
-def hermetic_env(repo: TinyRepo) -> dict[str, str]:
-    """tool_env() plus the copy's own src/ first on PYTHONPATH, and unbuffered output.
-
-    The venv's editable install points at the main checkout's src/, which other work edits while tests run;
-    the copy's src/ is the snapshot that dvc.lock hashes, so that is the code the stages must run.
-    """
-    env = tool_env()
-    env["PYTHONPATH"] = str(repo.root / "src")
-    env["PYTHONUNBUFFERED"] = "1"   # summary lines reach the test as they are printed, not at exit
-    return env
 
 
 def dvc(repo: TinyRepo, *args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:

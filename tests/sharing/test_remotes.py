@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import TINY_BOOKS, TRAIN_SUMMARY, TinyRepo, make_tiny_repo, require_module, serve_books, stage_lines, tool_env
+from helpers import (TINY_BOOKS, TRAIN_SUMMARY, TinyRepo, make_tiny_repo, require_module, serve_books, stage_lines,
+                     tool_env)
 
 pytestmark = pytest.mark.e2e
 

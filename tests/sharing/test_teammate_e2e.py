@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import TINY_BOOKS, TRAIN_SUMMARY, TinyRepo, make_tiny_repo, serve_books, stage_lines, tool_env
-from sharingkit import assert_same_outputs, hermetic_env
+from helpers import (TINY_BOOKS, TRAIN_SUMMARY, TinyRepo, hermetic_env, make_tiny_repo, serve_books, stage_lines,
+                     tool_env)
+from sharingkit import assert_same_outputs
 
 pytestmark = pytest.mark.e2e
 
