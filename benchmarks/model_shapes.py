@@ -11,9 +11,11 @@ what to compare across machines, not the absolute numbers.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import torch
 from torch.nn import functional as F
@@ -28,13 +30,13 @@ VOCAB = 28   # the default alphabet's vocabulary: <unk>, space, a-z
 
 
 def lstm(layers: int, hidden: int) -> RecurrentParams:
-    return RecurrentParams(arch="lstm", num_layers=layers, hidden_size=hidden, embedding_size=64, input="embedding",
-                           dropout=0.0, tie_weights=False, train={})
+    return RecurrentParams(arch="lstm", role="compare", num_layers=layers, hidden_size=hidden, embedding_size=64,
+                           input="embedding", dropout=0.0, tie_weights=False, train={})
 
 
 def transformer(layers: int, hidden: int, context: int = 128) -> TransformerParams:
-    return TransformerParams(arch="transformer", num_layers=layers, hidden_size=hidden, num_heads=4, context=context,
-                             stride=context // 2, dropout=0.0, train={})
+    return TransformerParams(arch="transformer", role="compare", num_layers=layers, hidden_size=hidden, num_heads=4,
+                             context=context, stride=context // 2, dropout=0.0, train={})
 
 
 # (label, params, batch, steps); the first row is the baseline.
@@ -52,26 +54,52 @@ SHAPES = [
 ]
 
 
-def tokens_per_s(params, batch: int, steps: int, seconds: float) -> tuple[float, int]:
-    torch.manual_seed(0)
-    model = build_model(params, VOCAB)
+def train_step(model: torch.nn.Module, batch: int, steps: int,
+               amp: contextlib.AbstractContextManager | None = None) -> Callable[[], None]:
+    """One full training step (forward and loss under `amp`, as charlm's loop runs them; backward; AdamW) on
+    fixed random tokens, batch × steps of them, as a callable. The other benchmarks import this."""
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    x = torch.randint(0, VOCAB, (batch, steps + 1))
+    x = torch.randint(0, VOCAB, (batch, steps + 1), generator=torch.Generator().manual_seed(0))
+    amp = amp or contextlib.nullcontext()
 
     def step():
-        logits, _ = model(x[:, :-1])
-        loss = F.cross_entropy(logits.flatten(0, 1), x[:, 1:].flatten())
+        with amp:
+            logits, _ = model(x[:, :-1])                                       # (B, T, V)
+            loss = F.cross_entropy(logits.flatten(0, 1).float(), x[:, 1:].flatten())
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
 
-    for _ in range(2):
-        step()
-    n, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        step()
-        n += 1
-    return n * batch * steps / (time.perf_counter() - start), num_parameters(model)
+    return step
+
+
+def best_speeds(arms: dict[str, Callable[[], None]], tokens_per_step: int, seconds: float, rounds: int,
+                warmup: int = 2) -> dict[str, float]:
+    """Each arm's best tokens/s over `rounds` timed runs of about `seconds` each, after `warmup` untimed steps.
+
+    The arms take turns within each round, in an order that rotates, so that load from elsewhere on the
+    machine hits them alike; the best run is the one least disturbed.
+    """
+    for step in arms.values():
+        for _ in range(warmup):
+            step()
+    best = dict.fromkeys(arms, 0.0)
+    names = list(arms)
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            n, start = 0, time.perf_counter()
+            while n == 0 or time.perf_counter() - start < seconds:
+                arms[name]()
+                n += 1
+            best[name] = max(best[name], n * tokens_per_step / (time.perf_counter() - start))
+    return best
+
+
+def tokens_per_s(params, batch: int, steps: int, seconds: float) -> tuple[float, int]:
+    torch.manual_seed(0)
+    model = build_model(params, VOCAB)
+    speed = best_speeds({"step": train_step(model, batch, steps)}, batch * steps, seconds, rounds=1)["step"]
+    return speed, num_parameters(model)
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""Stage plot: compare every model in params (table, charts, report) and write metrics/summary.json."""
+"""Stage plot: compare every model, mixture and the zpaq anchor in one report; write metrics/summary.json."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,13 +11,14 @@ from charlm.stage import run_stage, stage_parser
 
 def main(argv=None) -> None:
     parser = stage_parser(__doc__)
-    parser.add_argument("--eval", type=Path, required=True, help="folder of metrics/eval/<name>.json")
+    parser.add_argument("--eval", type=Path, required=True, help="folder of metrics/eval/<name>.json (models, mixes)")
     parser.add_argument("--train", type=Path, required=True, help="folder of metrics/train/<name>.json")
     parser.add_argument("--live", type=Path, required=True, help="folder of DVCLive training dirs")
     parser.add_argument("--samples", type=Path, required=True, help="folder of reports/samples/<name>.md")
     parser.add_argument("--data", type=Path, required=True, help="metrics/data.json (which books are pinned)")
     parser.add_argument("--scores", type=Path, required=True, help="folder of data/scores/<name>/test.npy")
     parser.add_argument("--interim", type=Path, required=True, help="folder with test.txt and books.json")
+    parser.add_argument("--anchor", type=Path, required=True, help="metrics/anchor/zpaq.json (missing: not measured)")
     parser.add_argument("--plots", type=Path, required=True, help="output folder for the PNG charts")
     parser.add_argument("--report", type=Path, required=True, help="output markdown report")
     parser.add_argument("--passage", type=Path, required=True, help="output HTML page of the coloured passages")
@@ -25,7 +26,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     params = load_params(args.params)
     report, summary = build_report(params, args.eval, args.train, args.live, args.samples, args.plots, args.report,
-                                   read_json(args.data), args.scores, args.interim, args.passage)
+                                   read_json(args.data), args.scores, args.interim, args.passage, args.anchor)
     atomic_write(args.report, report)
     write_json(args.summary, summary)
 

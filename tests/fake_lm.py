@@ -11,12 +11,27 @@ class BigramLM:
                  directions: tuple[str, ...] = ("forward",)):
         self.name, self.directions, self.vocab_size = name, directions, vocab_size
         self.num_parameters = vocab_size * vocab_size
+        self.train = train
         self.log_probs = {d: self._fit(train if d == "forward" else train[::-1]) for d in directions}
 
-    def _fit(self, tokens: np.ndarray) -> np.ndarray:
+    def _counts(self, tokens: np.ndarray) -> np.ndarray:
         counts = np.ones((self.vocab_size, self.vocab_size))
         np.add.at(counts, (tokens[:-1].astype(np.int64), tokens[1:].astype(np.int64)), 1)
+        return counts   # (V prev, V next)
+
+    def _fit(self, tokens: np.ndarray) -> np.ndarray:
+        counts = self._counts(tokens)
         return np.log(counts / counts.sum(axis=1, keepdims=True))   # (V prev, V next)
+
+    def dynamic_nll(self, tokens, params):
+        """Forward nll with each segment's bigrams counted once it is scored: a fake dynamic evaluation."""
+        t = np.asarray(tokens, dtype=np.int64)
+        counts, out = self._counts(np.asarray(self.train)), []
+        for start in range(0, len(t) - 1, params.segment):
+            prev, nxt = t[start:start + params.segment], t[start + 1:start + 1 + params.segment]
+            out.append(-np.log(counts[prev[:len(nxt)], nxt] / counts[prev[:len(nxt)]].sum(axis=1)))
+            np.add.at(counts, (prev[:len(nxt)], nxt), 1)
+        return np.concatenate(out) if out else np.zeros(0)
 
     def token_nll(self, tokens, direction="forward", batch_size=64):
         t = np.asarray(tokens, dtype=np.int64)

@@ -149,6 +149,8 @@ class TrainParams(_Schema):
     device: Literal["auto", "cpu", "cuda"]
     seed: int
     threads: NonNegativeInt       # torch intra-op threads; 0 = torch's default
+    precision: Literal["auto", "fp32", "bf16"]   # auto = bf16 autocast on CUDA, fp32 on the CPU (docs/models.md)
+    budget_scale: PositiveFloat   # multiplies every token budget: 0.5 on a machine half as fast (docs/recipe.md)
     optimizer: Literal["sgd", "adam", "adamw"]
     lr: PositiveFloat
     weight_decay: NonNegativeFloat
@@ -172,7 +174,8 @@ class TrainParams(_Schema):
 
 
 # train keys that dvc.yaml itself reads, so one value must hold for every model.
-SHARED_ONLY = {"launcher": "dvc.yaml builds every train@ command from train.launcher"}
+SHARED_ONLY = {"launcher": "dvc.yaml builds every train@ command from train.launcher",
+               "budget_scale": "one key scales every budget for a slower or faster machine"}
 
 # `train:` under a model, left empty in YAML, means no overrides.
 TrainOverrides = Annotated[dict[str, Any], BeforeValidator(lambda value: {} if value is None else value)]
@@ -191,9 +194,15 @@ class ModelParams(_Schema):
         return f"{self.arch} {self.num_layers}×{self.hidden_size}"
 
 
+# What a model is in the report: one of the equal-budget architecture comparison, or the champion the
+# recipe pours its remaining minutes into (at most one), ranked as a separate entry.
+Role = Literal["compare", "champion"]
+
+
 class RecurrentParams(ModelParams):
     """rnn / gru / lstm: one causal LM."""
     arch: Literal["rnn", "gru", "lstm"]
+    role: Role
     num_layers: PositiveInt
     hidden_size: PositiveInt
     embedding_size: PositiveInt   # ignored (must equal vocab size) when input is one_hot
@@ -217,6 +226,7 @@ class BiLMParams(RecurrentParams):
 class TransformerParams(ModelParams):
     """transformer: a causal pre-LN Transformer LM (src/charlm/models/transformer.py)."""
     arch: Literal["transformer"]
+    role: Role
     num_layers: PositiveInt
     hidden_size: PositiveInt
     num_heads: PositiveInt
@@ -281,6 +291,16 @@ class NgramParams(_Schema):
 
 
 # ------------------------------------------------------------------------------------- evaluate
+class DynamicEvalParams(_Schema):
+    """Dynamic evaluation (Krause et al. 2018): one stream over the split, each segment scored first and
+    then learned from, so the model adapts to the text it has already been scored on."""
+    models: tuple[str, ...] = Field(strict=False)   # neural models also scored this way (dynamic.* metrics)
+    segment: PositiveInt          # tokens scored between two updates
+    optimizer: Literal["sgd", "rms"]   # rms: each gradient divided by its running RMS, as in Krause et al.
+    lr: PositiveFloat
+    decay: float = Field(ge=0, lt=1)   # per update, this fraction of (trained - current) weights is added back
+
+
 class EvaluateParams(_Schema):
     prefixes: tuple[str, ...] = Field(strict=False)
     length: PositiveInt           # characters (tokens) generated per sample
@@ -290,6 +310,21 @@ class EvaluateParams(_Schema):
     bootstrap_block: PositiveInt  # characters per resampled block
     bootstrap_samples: PositiveInt
     batch_size: PositiveInt       # parallel streams when scoring a split
+    dynamic: DynamicEvalParams
+
+
+# ---------------------------------------------------------------------------------------- mix
+class MixParams(_Schema):
+    """A `mix.<name>` entry: a linear interpolation of members' per-character probabilities, weights by
+    EM on val (SRILM's compute-best-mix), scored on test."""
+    members: tuple[str, ...] = Field(strict=False)   # <model> (static scores) or <model>.dynamic
+    cache_order: NonNegativeInt   # > 0: add an adaptive n-gram of this order over the split's scored text
+
+
+# ---------------------------------------------------------------------------------------- zpaq
+class ZpaqParams(_Schema):
+    """The compressor anchor: zpaq's cost of each held-out split given the training split (stage zpaq)."""
+    method: int = Field(ge=1, le=5)   # zpaq -m1 .. -m5 (5: the strongest context mixing)
 
 
 # ----------------------------------------------------------------------------------------- root
@@ -301,18 +336,42 @@ class Params(_Schema):
     models: dict[str, AnyModelParams]
     ngram: dict[str, NgramParams]
     evaluate: EvaluateParams
+    mix: dict[str, MixParams]
+    zpaq: ZpaqParams
 
     def _rules(self) -> None:
         _check(len(self.models) > 0, "models", "must define at least one model")
-        for section, names in (("models", self.models), ("ngram", self.ngram)):
+        for section, names in (("models", self.models), ("ngram", self.ngram), ("mix", self.mix)):
             for name in names:
                 # Model names become file names (models/<name>.pt) and DVC stage keys.
                 _check(name.replace("_", "").isalnum() and name.isascii(), f"{section}.{name}",
                        "model names may use only ASCII letters, digits and _")
         clash = set(self.models) & set(self.ngram)
         _check(not clash, "ngram", f"names also used under models: {sorted(clash)}")
+        clash = set(self.mix) & (set(self.models) | set(self.ngram))
+        _check(not clash, "mix", f"names also used under models or ngram: {sorted(clash)}")
+        champions = [name for name, model in self.models.items() if model.role == "champion"]
+        _check(len(champions) <= 1, f"models.{champions[-1]}.role" if champions else "models",
+               f"at most one model may be the champion, got {champions}")
+        for i, name in enumerate(self.evaluate.dynamic.models):
+            _check(name in self.models, f"evaluate.dynamic.models[{i}]",
+                   f"{name!r} is not a neural model under models (valid: {', '.join(sorted(self.models))})")
+        for name, mix in self.mix.items():
+            for i, member in enumerate(mix.members):
+                self._check_member(f"mix.{name}.members[{i}]", member)
+            _check(len(mix.members) + (mix.cache_order > 0) >= 2, f"mix.{name}.members",
+                   "a mixture needs at least two components (members, and the cache if cache_order > 0)")
+            _check(len(set(mix.members)) == len(mix.members), f"mix.{name}.members", "has repeated members")
         for name in self.models:
             self.model_train(name)  # validates each model's overrides before any stage starts
+
+    def _check_member(self, key: str, member: str) -> None:
+        name, _, mode = member.partition(".")
+        _check(name in self.models or name in self.ngram, key,
+               f"{member!r}: {name!r} is not a model under models or ngram")
+        _check(mode in ("", "dynamic"), key, f"{member!r}: write <model> or <model>.dynamic")
+        _check(mode != "dynamic" or name in self.evaluate.dynamic.models, key,
+               f"{member!r}: {name!r} is not listed in evaluate.dynamic.models")
 
     def model_train(self, name: str) -> TrainParams:
         """The shared `train` section with `models.<name>.train` merged over it, validated."""
@@ -329,7 +388,20 @@ class Params(_Schema):
             model.check_train(merged)
         except _Invalid as e:
             raise _under(f"models.{name}", e) from None
-        return merged
+        return scaled_budget(merged)
+
+
+def scaled_budget(train: TrainParams) -> TrainParams:
+    """`train` with its token counts (budget, warm-up, evaluation interval) times `budget_scale`, which
+    becomes 1: a machine half as fast sets 0.5 and keeps the same shape of run in the same minutes."""
+    if train.budget_scale == 1:
+        return train
+    scale = train.budget_scale
+    return train.model_copy(update={
+        "max_tokens": max(1, round(train.max_tokens * scale)),
+        "warmup_tokens": round(train.warmup_tokens * scale),
+        "eval_every_tokens": max(1, round(train.eval_every_tokens * scale)),
+        "budget_scale": 1.0})
 
 
 # ----------------------------------------------------------------------------------- the loader

@@ -19,7 +19,8 @@ def raw():
 def test_default_and_tiny_params_validate():
     params = load_params(REPO / "params.yaml")
     assert [b.id for b in params.data.books] == [11, 120, 1342, 1661, 174, 2554, 2701, 43, 74, 84]
-    assert set(params.models) == {"rnn", "gru", "lstm", "deep_lstm", "bilstm", "transformer"}
+    assert set(params.models) == {"rnn", "gru", "lstm", "deep_lstm", "bilstm", "transformer", "champion"}
+    assert [name for name, m in params.models.items() if m.role == "champion"] == ["champion"]
     load_params(TINY_PARAMS)
 
 
@@ -68,6 +69,45 @@ def test_default_and_tiny_params_validate():
     (lambda r: r["ngram"]["kn5"].update(order=0), "ngram.kn5.order: must be in 1..8"),
     (lambda r: r["ngram"]["add3"].update(epsilon=[1.0, 0.0, 1.0]), "ngram.add3.epsilon: every ε must be > 0"),
     (lambda r: r.update(extra=1), "extra: unknown key"),
+    # issue 12's keys: precision, budget_scale, role, dynamic evaluation, mixtures, zpaq
+    (lambda r: r["train"].update(precision="fp16"), "train.precision: must be one of auto, fp32, bf16; got 'fp16'"),
+    (lambda r: r["models"]["gru"]["train"].update(precision="half"),
+     "models.gru.train.precision: must be one of auto, fp32, bf16; got 'half'"),
+    (lambda r: r["train"].update(budget_scale=0), "train.budget_scale: must be > 0, got 0"),
+    (lambda r: r["train"].pop("budget_scale"), "train.budget_scale: missing key"),
+    (lambda r: r["models"]["gru"]["train"].update(budget_scale=0.5),
+     "models.gru.train.budget_scale: can only be set in the shared train section"),
+    (lambda r: r["models"]["gru"].update(role="best"), "models.gru.role: must be one of compare, champion; got 'best'"),
+    (lambda r: r["models"]["transformer"].pop("role"), "models.transformer.role: missing key"),
+    (lambda r: r["models"]["rnn"].update(role="champion"),
+     "models.champion.role: at most one model may be the champion, got ['rnn', 'champion']"),
+    (lambda r: r["evaluate"]["dynamic"].update(models=["champion", "kn6"]),
+     "evaluate.dynamic.models[1]: 'kn6' is not a neural model under models (valid: bilstm, champion, deep_lstm"),
+    (lambda r: r["evaluate"]["dynamic"].update(decay=1.0), "evaluate.dynamic.decay: must be in [0, 1), got 1.0"),
+    (lambda r: r["evaluate"]["dynamic"].update(optimizer="adam"),
+     "evaluate.dynamic.optimizer: must be one of sgd, rms; got 'adam'"),
+    (lambda r: r["evaluate"]["dynamic"].update(segment=0), "evaluate.dynamic.segment: must be > 0, got 0"),
+    (lambda r: r["evaluate"].pop("dynamic"), "evaluate.dynamic: missing key"),
+    (lambda r: r["mix"]["ensemble"].update(members=["champion", "kn7"]),
+     "mix.ensemble.members[1]: 'kn7': 'kn7' is not a model under models or ngram"),
+    (lambda r: r["mix"]["ensemble"].update(members=["champion", "gru.dynamic"]),
+     "mix.ensemble.members[1]: 'gru.dynamic': 'gru' is not listed in evaluate.dynamic.models"),
+    (lambda r: r["mix"]["ensemble"].update(members=["kn6.dynamic", "gru"]),
+     "mix.ensemble.members[0]: 'kn6.dynamic': 'kn6' is not listed in evaluate.dynamic.models"),
+    (lambda r: r["mix"]["ensemble"].update(members=["champion.static", "gru"]),
+     "mix.ensemble.members[0]: 'champion.static': write <model> or <model>.dynamic"),
+    (lambda r: r["mix"]["ensemble"].update(members=["gru"], cache_order=0),
+     "mix.ensemble.members: a mixture needs at least two components"),
+    (lambda r: r["mix"]["ensemble"].update(members=[], cache_order=6),
+     "mix.ensemble.members: a mixture needs at least two components"),
+    (lambda r: r["mix"]["ensemble"].update(members=["gru", "kn6", "gru"]), "mix.ensemble.members: has repeated members"),
+    (lambda r: r["mix"]["ensemble"].update(cache_order=-1), "mix.ensemble.cache_order: must be >= 0, got -1"),
+    (lambda r: r["mix"].update(gru=r["mix"]["ensemble"]), "mix: names also used under models or ngram: ['gru']"),
+    (lambda r: r["mix"].update(kn6=r["mix"]["ensemble"]), "mix: names also used under models or ngram: ['kn6']"),
+    (lambda r: r["mix"].update({"my-mix": r["mix"]["ensemble"]}),
+     "mix.my-mix: model names may use only ASCII letters, digits and _"),
+    (lambda r: r["zpaq"].update(method=6), "zpaq.method: must be in 1..5, got 6"),
+    (lambda r: r.pop("zpaq"), "zpaq: missing key"),
 ])
 def test_bad_params_name_the_dotted_key(raw, edit, message):
     bad = copy.deepcopy(raw)
@@ -107,3 +147,52 @@ def test_a_book_pin_is_optional_and_lists_become_tuples(raw):
     params = parse_params(edited)
     assert params.data.books[0].sha256 is None
     assert params.train.betas == (0.9, 0.99) and isinstance(params.evaluate.prefixes, tuple)
+
+
+def test_valid_mixtures_and_dynamic_members(raw):
+    edited = copy.deepcopy(raw)
+    edited["evaluate"]["dynamic"]["models"] = ["champion", "transformer"]
+    edited["mix"] = {"pair": {"members": ["champion.dynamic", "transformer.dynamic"], "cache_order": 0},
+                     "with_cache": {"members": ["kn6"], "cache_order": 4},      # one member plus the cache is two
+                     "static": {"members": ["champion", "champion.dynamic"], "cache_order": 0}}
+    params = parse_params(edited)
+    assert params.mix["with_cache"].members == ("kn6",) and params.mix["static"].cache_order == 0
+    edited["mix"], edited["evaluate"]["dynamic"]["models"] = {}, []    # neither is required
+    assert parse_params(edited).mix == {}
+
+
+def test_no_champion_is_allowed(raw):
+    edited = copy.deepcopy(raw)
+    edited["models"]["champion"]["role"] = "compare"
+    assert {m.role for m in parse_params(edited).models.values()} == {"compare"}
+
+
+def test_budget_scale_scales_every_token_budget(raw):
+    edited = copy.deepcopy(raw)
+    edited["train"]["budget_scale"] = 0.5
+    params, unscaled = parse_params(edited), parse_params(raw)
+    for name in ("rnn", "gru", "champion", "transformer"):
+        scaled, full = params.model_train(name), unscaled.model_train(name)
+        assert scaled.max_tokens == full.max_tokens // 2                        # per-model overrides scale too
+        assert scaled.warmup_tokens == full.warmup_tokens // 2
+        assert scaled.eval_every_tokens == full.eval_every_tokens // 2
+        assert scaled.budget_scale == 1.0                                        # applied once, not again
+        assert scaled.model_copy(update={k: getattr(full, k) for k in ("max_tokens", "warmup_tokens",
+                                                                        "eval_every_tokens")}) == full
+    # The champion's own budget (models.champion.train.max_tokens) is scaled, not just the shared one.
+    assert params.model_train("champion").max_tokens == raw["models"]["champion"]["train"]["max_tokens"] // 2
+    assert params.train.max_tokens == unscaled.train.max_tokens   # the section itself stays as written
+
+
+def test_a_tiny_budget_scale_keeps_budgets_positive(raw):
+    edited = copy.deepcopy(raw)
+    edited["train"]["budget_scale"] = 1e-9
+    p = parse_params(edited).model_train("gru")
+    assert p.max_tokens == 1 and p.eval_every_tokens == 1 and p.warmup_tokens == 0
+
+
+def test_precision_may_differ_per_model(raw):
+    edited = copy.deepcopy(raw)
+    edited["models"]["transformer"]["train"]["precision"] = "bf16"
+    params = parse_params(edited)
+    assert params.model_train("transformer").precision == "bf16" and params.model_train("gru").precision == "auto"

@@ -31,7 +31,8 @@ def test_the_gpu_profile_applied_by_dvc_gives_valid_params(repo_copy):
     profile = yaml.safe_load((repo_copy / "profiles" / "gpu.yaml").read_text())
     assert params.train.device == "cuda"
     assert params.models["lstm"].hidden_size == profile["models.lstm.hidden_size"]
-    assert params.model_train("lstm").max_tokens == profile["models.lstm.train.max_tokens"]
+    assert params.model_train("lstm").max_tokens == profile["train.max_tokens"]          # the comparison's budget
+    assert params.model_train("champion").max_tokens == profile["models.champion.train.max_tokens"]
     assert params.model_train("transformer").num_steps == profile["models.transformer.train.num_steps"]
     assert params.data == load_params(REPO / "params.yaml").data   # untouched sections stay as they were
 

@@ -16,8 +16,9 @@ pytestmark = pytest.mark.e2e
 def test_a_folder_of_txt_files_is_a_corpus_in_one_command(tmp_path):
     repo = copy_project(tmp_path / "repo")
     params = yaml.safe_load(TINY_PARAMS.read_text())
-    # One neural model and one n-gram: every kind of stage still runs, in well under a minute.
-    params["models"] = {"lstm": params["models"]["lstm"]}
+    # One neural model and one n-gram, the members of the tiny mix (champion.dynamic, kn4): every kind of
+    # stage still runs (dynamic evaluation, the mixture and the zpaq anchor too), in well under a minute.
+    params["models"] = {"champion": params["models"]["champion"]}
     params["ngram"] = {"kn4": params["ngram"]["kn4"]}
     params["data"]["verify"] = "strict"   # the printed pins must match the files, or fetch fails
     repo.set_params(params)
@@ -33,8 +34,8 @@ def test_a_folder_of_txt_files_is_a_corpus_in_one_command(tmp_path):
                           timeout=600)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
-    expected = {"fetch", "preprocess", "build_vocab", "encode", "train@lstm", "evaluate@lstm", "ngram@kn4",
-                "evaluate_ngram@kn4", "plot"}
+    expected = {"fetch", "preprocess", "build_vocab", "encode", "train@champion", "evaluate@champion", "ngram@kn4",
+                "evaluate_ngram@kn4", *(f"mix@{name}" for name in params["mix"]), "zpaq", "plot"}
     assert stage_lines(out, "Running stage") == expected, out
     assert "warning" not in out, out
 
@@ -43,7 +44,7 @@ def test_a_folder_of_txt_files_is_a_corpus_in_one_command(tmp_path):
         assert (repo.root / "data" / "raw" / f"{name}.txt").read_text() == text
     per_book = json.loads((repo.root / "metrics" / "data.json").read_text())["per_book"]
     assert set(per_book) == set(texts) and all(book["pinned"] for book in per_book.values())
-    for model in ("lstm", "kn4"):
+    for model in ("champion", "kn4", *params["mix"]):
         scores = json.loads((repo.root / "metrics" / "eval" / f"{model}.json").read_text())
         assert all(scores[f"test.book.{name}.bpc"] > 0 for name in texts), model
     report = (repo.root / "reports" / "report.md").read_text()

@@ -13,7 +13,7 @@ from charlm.params import load_params
 from fake_lm import BigramLM, write_eval_inputs
 from helpers import TINY_PARAMS
 
-SPLIT_KEYS = ["bpc", "chars", "nats", "ppl", "tokens"]
+SPLIT_KEYS = ["bpc", "chars", "nats", "oov_rate", "ppl", "tokens"]
 TEST_KEYS = SPLIT_KEYS + ["bpc_ci_high", "bpc_ci_low", "book.7.bpc", "book.7.chars", "book.9.bpc", "book.9.chars"]
 FORWARD_KEYS = sorted(["num_parameters", "vocab_size"] + [f"val.{k}" for k in SPLIT_KEYS]
                       + [f"test.{k}" for k in TEST_KEYS])

@@ -69,7 +69,7 @@ def test_stage_writes_metrics_and_samples(tmp_path, monkeypatch):
      r"error: model 'kn4' \(ngram.kn4 in params\) has no checkpoint at .*ngram-kn4.npz: run `dvc repro ngram@kn4`"),
     ("gpt", None,
      r"error: models.gpt or ngram.gpt: no such model "
-     r"\(defined in models: bilstm, deep_lstm, gru, lstm, rnn, transformer; ngram: add3, kn4\)"),
+     r"\(defined in models: bilstm, champion, deep_lstm, gru, lstm, rnn, transformer; ngram: add3, kn4\)"),
 ])
 def test_missing_model_is_one_line_naming_it(tmp_path, capsys, name, model, message):
     write_eval_inputs(tmp_path)

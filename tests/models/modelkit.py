@@ -8,14 +8,14 @@ VOCAB = 11
 
 def small(arch: str, input: str = "embedding", tie: bool = False, layers: int = 2, dropout: float = 0.0,
           hidden: int = 12) -> RecurrentParams:
-    return ARCH_PARAMS[arch](arch=arch, num_layers=layers, hidden_size=hidden,
+    return ARCH_PARAMS[arch](arch=arch, role="compare", num_layers=layers, hidden_size=hidden,
                              embedding_size=hidden if tie else 6, input=input, dropout=dropout,
                              tie_weights=tie, train={})
 
 
 def small_transformer(context: int = 8, stride: int = 3, dropout: float = 0.0, layers: int = 2) -> TransformerParams:
     # context 8 is shorter than the tests' sequences, so every test also crosses window boundaries.
-    return TransformerParams(arch="transformer", num_layers=layers, hidden_size=16, num_heads=2, context=context,
+    return TransformerParams(arch="transformer", role="compare", num_layers=layers, hidden_size=16, num_heads=2, context=context,
                              stride=stride, dropout=dropout, train={})
 
 

@@ -104,7 +104,7 @@ def test_dropout_only_acts_in_training():
 
 def _params_with(transformer: dict, **train) -> dict:
     raw = yaml.safe_load(TINY_PARAMS.read_text())
-    raw["models"]["tf"] = {"arch": "transformer", "num_layers": 2, "hidden_size": 16, "num_heads": 2, "context": 16,
+    raw["models"]["tf"] = {"arch": "transformer", "role": "compare", "num_layers": 2, "hidden_size": 16, "num_heads": 2, "context": 16,
                            "stride": 4, "dropout": 0.0, "train": dict(train), **transformer}
     return raw
 

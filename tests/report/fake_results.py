@@ -1,4 +1,5 @@
-"""Stage inputs for the plot stage without training anything: bigram 'models' scored by the real evaluator."""
+"""Stage inputs for the plot stage without training anything: bigram 'models' scored (statically and
+dynamically) by the real evaluator, mixed by the real mix stage, and a zpaq anchor with its writer's keys."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,7 +9,10 @@ from charlm.evaluate.metrics import evaluate_lm
 from charlm.evaluate.samples import generate_samples, samples_markdown
 from charlm.evaluate.scores import save_scores
 from charlm.evaluate.splits import load_eval_split
-from charlm.io import write_json
+from charlm.evaluate.zpaq import anchor_metrics
+from charlm.io import read_json, write_json
+from charlm.mix.run import mix_model
+from charlm.report.run import build_report
 from charlm.params import parse_params
 from fake_lm import BigramLM, write_eval_inputs
 from helpers import TINY_PARAMS
@@ -26,7 +30,7 @@ def fake_params():
                             {"id": 9, "title": "Nine", "author": "T"}]
     raw["models"]["gru"]["train"] = {"max_tokens": 4321}
     raw["models"]["deep_lstm"]["train"] = {"patience": 2}
-    raw["models"]["tf"] = {"arch": "transformer", "num_layers": 2, "hidden_size": 16, "num_heads": 2, "context": 32,
+    raw["models"]["tf"] = {"arch": "transformer", "role": "compare", "num_layers": 2, "hidden_size": 16, "num_heads": 2, "context": 32,
                            "stride": 16, "dropout": 0.0, "train": {"max_tokens": 5000}}
     return parse_params(raw)
 
@@ -45,23 +49,27 @@ def fake_run(params, name: str, num_parameters: int) -> dict:
 
 
 def write_fake_results(root, params) -> dict:
-    """metrics/eval, metrics/train, dvclive/train, reports/samples and data/scores for every model in params;
-    returns the dirs (and the output paths of the plot stage)."""
+    """metrics/eval, metrics/train, dvclive/train, reports/samples and data/scores for every model in params,
+    metrics/eval for every mix and metrics/anchor/zpaq.json; returns the dirs (and the plot stage's outputs)."""
     interim, processed, vocab = write_eval_inputs(root)
     splits = [load_eval_split(s, processed, interim, vocab) for s in ("val", "test")]
     train = np.load(processed / "train.npy")
     dirs = {k: root / v for k, v in (("eval", "metrics/eval"), ("train", "metrics/train"), ("live", "dvclive/train"),
                                      ("samples", "reports/samples"), ("plots", "plots"), ("data", "metrics/data.json"),
-                                     ("scores", "data/scores"), ("passage", "reports/bits_passage.html"))}
+                                     ("scores", "data/scores"), ("passage", "reports/bits_passage.html"),
+                                     ("anchor", "metrics/anchor/zpaq.json"))}
     dirs["interim"] = interim
     # Book 9's text does not match its pin: the report must say so.
     write_json(dirs["data"], {"per_book": {str(b.id): {"pinned": b.id != 9} for b in params.data.books}})
-    for i, name in enumerate([*params.models, *params.ngram]):
+    names = [*params.models, *params.ngram]
+    for i, name in enumerate(names):
         neural = name in params.models
         directions = ("forward", "backward") if name == "bilstm" else ("forward",)
-        # Models fitted on different amounts of text, so their scores differ.
-        lm = BigramLM(train[: len(train) * (i + 2) // 10], len(vocab), name=name, directions=directions)
-        evaluation, nll = evaluate_lm(lm, splits, params.evaluate, len(vocab))
+        # Models fitted on different amounts of text (a share that grows with i, the last the whole split), so
+        # their scores differ.
+        lm = BigramLM(train[: len(train) * (i + 2) // (len(names) + 1)], len(vocab), name=name, directions=directions)
+        evaluation, nll = evaluate_lm(lm, splits, params.evaluate, len(vocab),
+                                      dynamic=name in params.evaluate.dynamic.models)
         write_json(dirs["eval"] / f"{name}.json", evaluation)
         save_scores(dirs["scores"] / name, nll)
         (dirs["samples"] / f"{name}.md").parent.mkdir(parents=True, exist_ok=True)
@@ -81,4 +89,36 @@ def write_fake_results(root, params) -> dict:
         else:
             metrics = {"train.tokens": 3000 * (i + 1), "train.epochs": 1, "order": params.ngram[name].order}
         write_json(dirs["train"] / (f"{name}.json" if neural else f"ngram-{name}.json"), metrics)
+    for name in params.mix:
+        metrics, _ = mix_model(name, params, dirs["scores"], processed, interim, processed / "vocab.json")
+        write_json(dirs["eval"] / f"{name}.json", metrics)
+    write_json(dirs["anchor"], fake_zpaq(dirs, params))
     return dirs
+
+
+def fake_zpaq(dirs, params) -> dict:
+    """metrics/anchor/zpaq.json from the real writer, for archive sizes that put the compressor in the middle
+    of the models on test (and a little worse on val)."""
+    test_bpc = sorted(read_json(dirs["eval"] / f"{name}.json")["test.bpc"] for name in [*params.models, *params.ngram])
+    middle = (test_bpc[len(test_bpc) // 2 - 1] + test_bpc[len(test_bpc) // 2]) / 2
+    texts = {split: (dirs["interim"] / f"{split}.txt").read_text() for split in ("train", "val", "test")}
+    train_bytes = len(texts["train"]) // 4
+    sizes = {"train": train_bytes, **{split: train_bytes + round((middle + 0.01 * (split == "val")) * len(texts[split])
+                                                                 / 8) for split in ("val", "test")}}
+    return anchor_metrics(sizes, texts, params.zpaq.method, "7.15")
+
+
+def build(params, dirs, plots, report_path, passage, anchor=None, eval_dir=None):
+    """The plot stage's (report markdown, summary) from the fakes, to the given outputs."""
+    return build_report(params, eval_dir or dirs["eval"], dirs["train"], dirs["live"], dirs["samples"], plots,
+                        report_path, read_json(dirs["data"]), dirs["scores"], dirs["interim"], passage,
+                        anchor or dirs["anchor"])
+
+
+def table_rows(report: str, heading: str, key: str = "model") -> tuple[list[str], dict[str, list[str]]]:
+    """The header and the rows (by the `key` column, backticks off) of the first markdown table under `## heading`."""
+    section = report.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    lines = [line for line in section.splitlines() if line.startswith("|")]
+    cells = [[c.strip() for c in line.strip("|").split(" | ")] for line in lines]
+    header = cells[0]
+    return header, {row[header.index(key)].replace("`", ""): row for row in cells[2:]}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import re
+import shutil
 from collections import Counter
 from types import SimpleNamespace
 
@@ -11,22 +12,27 @@ import pytest
 
 from charlm.data.corpus import preprocess_books
 from charlm.data.vocab import count_tokens, vocab_metrics
+from charlm.evaluate.zpaq import SKIPPED, anchor_metrics, anchor_runtime
 from charlm.io import read_json
+from charlm.mix.run import mix_model
 from charlm.ngram.run import train_ngram
 from charlm.params import load_params
-from charlm.report.collect import collect_results
-from charlm.report.table import ranking, summary
+from charlm.report.collect import collect_mixes, collect_results, read_anchor
+from charlm.report.entries import entry_table, summary
+from charlm.report.table import ranking
 from charlm.train.distributed import Dist
 from charlm.train.run import runtime_log, train_metrics
 from fake_results import fake_params, write_fake_results
 from helpers import REPO, TINY_BOOKS, TINY_PARAMS, build_vocab
 
-PLACEHOLDERS = {"<split>": "(val|test)", "<id>": r"\d+", "<k>": r"\d+", "<model>": r"[\w-]+"}
+PLACEHOLDERS = {"<split>": "(val|test)", "<id>": r"\d+", "<k>": r"\d+", "<model>": r"[\w-]+",
+                "<entry>": r"[\w-]+(\.dynamic)?"}
 
 
 def documented() -> dict[str, list[str]]:
     """{a table row group's first file: [regex of each key documented for it]} from docs/metrics.md."""
     keys: dict[str, list[str]] = {}
+    plain: dict[str, list[str]] = {}   # the keys of rows that are not themselves `<prefix>.<any key above>`
     file = None
     for line in (REPO / "docs" / "metrics.md").read_text(encoding="utf-8").splitlines():
         if not line.startswith("| "):
@@ -37,16 +43,19 @@ def documented() -> dict[str, list[str]]:
         names = re.findall(r"`([^`]+)`", key_cell)
         if not names:   # the header row
             continue
-        # `.x` after `models.<model>.a` is short for `models.<model>.x`; `backward.<any key above>` repeats them all.
+        # `.x` after `models.<model>.a` is short for `models.<model>.x`; `backward.<any key above>` (or
+        # `dynamic.`) repeats the unprefixed keys above it.
         stem = names[0][:names[0].rfind(">") + 1]
         for name in names:
-            if name == "backward.<any key above>":
-                keys[file] += [r"backward\." + pattern for pattern in keys[file]]
+            if name.endswith(".<any key above>"):
+                prefix = re.escape(name[:-len("<any key above>")])
+                keys[file] += [prefix + pattern for pattern in plain[file]]
                 continue
             pattern = re.escape(stem + name if name.startswith(".") else name)
             for placeholder, regex in PLACEHOLDERS.items():
                 pattern = pattern.replace(re.escape(placeholder), regex)
             keys.setdefault(file, []).append(pattern)
+            plain.setdefault(file, []).append(pattern)
     return keys
 
 
@@ -69,6 +78,19 @@ def fake_position(directions: tuple[str, ...]) -> SimpleNamespace:
                            elapsed_s=2.1, train_s=2.0)
 
 
+def mix_metrics(root, params, dirs) -> dict:
+    """What mix@ writes for the profile's mixture (a dynamic member, an n-gram and the cache) over the fake
+    scores; lstm's static scores stand in for its dynamic ones where the fakes have none."""
+    scores = dirs["scores"]
+    for split in ("val", "test"):
+        dynamic = scores / "lstm" / f"dynamic.{split}.npy"
+        if not dynamic.exists():
+            shutil.copyfile(scores / "lstm" / f"{split}.npy", dynamic)
+    processed = root / "data" / "processed"
+    (name,) = params.mix
+    return mix_model(name, params, scores, processed, dirs["interim"], processed / "vocab.json")[0]
+
+
 @pytest.fixture(scope="module")
 def written(tmp_path_factory) -> dict[str, list[dict]]:
     """{file: [what its writers write]} for every metrics file, from the writers themselves."""
@@ -83,12 +105,17 @@ def written(tmp_path_factory) -> dict[str, list[dict]]:
     corpus = preprocess_books(TINY_BOOKS, tiny.data.books, tiny.preprocess)
     counts = {split: Counter(count_tokens(text, "char")) for split, text in corpus.texts.items()}
     return {
-        "metrics/eval/<model>.json": [read_json(f) for f in dirs["eval"].iterdir()],
+        "metrics/eval/<model>.json": [read_json(f) for f in dirs["eval"].iterdir()] + [mix_metrics(root, params, dirs)],
         "metrics/train/<model>.json": [train_metrics(pos, 100, 1024) for pos in positions],
         "metrics/train/ngram-<model>.json": [fitted.metrics for fitted in ngrams],
-        "metrics/summary.json": [summary(ranking(results))],
+        "metrics/summary.json": [summary(ranking(results), entry_table(results, collect_mixes(params, dirs["eval"]),
+                                                                       read_anchor(dirs["anchor"])))],
         "metrics/runtime/<model>.json": [runtime_log(pos, Dist()) for pos in positions]
-                                        + [fitted.runtime for fitted in ngrams],
+                                        + [fitted.runtime for fitted in ngrams]
+                                        + [anchor_runtime(3.0, {"train": 1.0, "val": 1.1, "test": 1.2})],
+        "metrics/anchor/zpaq.json": [SKIPPED, anchor_metrics({"train": 900, "val": 1000, "test": 990},
+                                                             {"train": "ab " * 9, "val": "abc", "test": "cab"},
+                                                             5, "7.15")],
         "metrics/data.json": [corpus.metrics],
         "metrics/vocab.json": [vocab_metrics(build_vocab(corpus.texts["train"], "char", 0), counts)],
     }

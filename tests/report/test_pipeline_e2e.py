@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 
 import pytest
 
@@ -35,22 +36,41 @@ def ran(proc) -> set[str]:
 def test_full_repro_writes_every_model_and_is_up_to_date(repo):
     params = repo.params
     names = [*params["models"], *params["ngram"]]
+    dynamic = set(params["evaluate"]["dynamic"]["models"])
+    assert dynamic and params["mix"]   # the tiny profile runs dynamic evaluation and a mixture
     for name in names:
         metrics = json.loads((repo.root / "metrics" / "eval" / f"{name}.json").read_text())
         assert metrics["test.bpc_ci_low"] <= metrics["test.bpc"] <= metrics["test.bpc_ci_high"], name
         assert ("backward.test.bpc" in metrics) == (name == "bilstm"), name
+        assert ("dynamic.test.bpc" in metrics) == (name in dynamic), name
     for chart in CHART_FILES + BITS_FILES:
         assert (repo.root / "plots" / chart).stat().st_size > 0
     for name in names:   # the per-token nll behind each model's numbers (a DVC output, not in git)
-        assert {p.name for p in (repo.root / "data" / "scores" / name).iterdir()} == {"val.npy", "test.npy"}, name
+        splits = ["val", "test", *(["dynamic.val", "dynamic.test"] if name in dynamic else [])]
+        assert {p.name for p in (repo.root / "data" / "scores" / name).iterdir()} == {f"{s}.npy" for s in splits}, name
+    for name, mix in params["mix"].items():   # mix@<name>: weights per component, and the mixture's nll
+        metrics = json.loads((repo.root / "metrics" / "eval" / f"{name}.json").read_text())
+        components = [*mix["members"], *(["cache"] if mix["cache_order"] > 0 else [])]
+        assert sorted(k for k in metrics if k.startswith("weight.")) == sorted(f"weight.{c}" for c in components)
+        assert metrics["test.bpc_ci_low"] <= metrics["test.bpc"] <= metrics["test.bpc_ci_high"], name
+        assert {p.name for p in (repo.root / "data" / "mix" / name).iterdir()} == {"val.npy", "test.npy"}, name
+    # The zpaq stage measures the anchor, or writes a skipped note where zpaq is not installed.
+    anchor = json.loads((repo.root / "metrics" / "anchor" / "zpaq.json").read_text())
+    if shutil.which("zpaq"):
+        assert anchor["method"] == params["zpaq"]["method"] and anchor["test.bpc"] > 0, anchor
+    else:
+        assert set(anchor) == {"skipped"}, anchor
     report = (repo.root / "reports" / "report.md").read_text()
-    assert all(f"| `{name}` |" in report for name in names)
+    assert all(f"| `{name}` |" in report for name in [*names, *params["mix"]])
     assert "## Where the bits go" in report and "### The largest gains" in report
+    assert "## Dynamic evaluation" in report and "## The compressor anchor" in report
     page = (repo.root / "reports" / "bits_passage.html").read_text()
     assert "<h2>Book 101</h2>" in page and "<h2>Book 102</h2>" in page   # the first and the middle book
     assert not re.search(r"https?://|src=|<script", page)
     summary = json.loads((repo.root / "metrics" / "summary.json").read_text())
     assert sorted(m["rank"] for m in summary["models"].values()) == list(range(1, len(names) + 1))
+    assert set(summary["entries"]) == {*names, *(f"{m}.dynamic" for m in dynamic), *params["mix"],
+                                       *(["zpaq"] if "test.bpc" in anchor else [])}
     assert repo.stale_stages() == set()
 
 
@@ -62,10 +82,12 @@ def test_dvc_plots_overlay_every_architecture(repo):
     assert {f"plots/{chart}" for chart in CHART_FILES} <= set(shown)
 
 
-def test_forced_rerun_of_ngrams_and_plot_changes_no_tracked_output(repo):
-    """Issue 6 for the stages without training: fit times go to metrics/runtime (not a DVC output), so a
-    rerun from scratch (no run cache) writes the same bytes for every model, metric, chart and report."""
-    stages = {*(f"ngram@{name}" for name in repo.params["ngram"]), "plot"}
+def test_forced_rerun_of_ngrams_mixes_zpaq_and_plot_changes_no_tracked_output(repo):
+    """Issue 6 for the stages without training: fit and compression times go to metrics/runtime (not a DVC
+    output), so a rerun from scratch (no run cache) writes the same bytes for every model, mixture, metric,
+    chart and report."""
+    stages = {*(f"ngram@{name}" for name in repo.params["ngram"]), *(f"mix@{name}" for name in repo.params["mix"]),
+              "zpaq", "plot"}
     lock = (repo.root / "dvc.lock").read_text()
     assert ran(repo.dvc("repro", "--force", "--single-item", *sorted(stages))) == stages
     assert (repo.root / "dvc.lock").read_text() == lock   # every output's md5 is unchanged
@@ -83,9 +105,25 @@ def test_editing_prefixes_reruns_no_training(repo):
     repo.edit_params(**{"evaluate.prefixes": ["alice was"]})
     try:
         stale = repo.stale_stages()
-        assert not {s for s in stale if s.startswith(("train@", "ngram@"))}
+        assert not {s for s in stale if s.startswith(("train@", "ngram@", "mix@", "zpaq"))}
         assert {f"evaluate@{m}" for m in original["models"]} <= stale
         assert {f"evaluate_ngram@{m}" for m in original["ngram"]} <= stale
+    finally:
+        repo.set_params(original)
+    assert repo.stale_stages() == set()
+
+
+def test_editing_dynamic_evaluation_or_a_mixture_reruns_only_what_reads_it(repo):
+    """evaluate.dynamic is a param of the neural models' evaluate@ stages and of the report, not of
+    evaluate_ngram@ (it never scores an n-gram) nor of training; mix.<name> only of mix@<name> and the report."""
+    original = repo.params
+    name = next(iter(original["mix"]))
+    try:
+        repo.edit_params(**{"evaluate.dynamic.lr": original["evaluate"]["dynamic"]["lr"] / 2})
+        assert repo.stale_stages() == {*(f"evaluate@{m}" for m in original["models"]), "plot"}
+        repo.set_params(original)
+        repo.edit_params(**{f"mix.{name}.cache_order": original["mix"][name]["cache_order"] + 1})
+        assert repo.stale_stages() == {f"mix@{name}", "plot"}
     finally:
         repo.set_params(original)
     assert repo.stale_stages() == set()
@@ -94,7 +132,9 @@ def test_editing_prefixes_reruns_no_training(repo):
 def test_editing_one_model_reruns_and_changes_only_that_model(repo):
     repo.edit_params(**{"models.gru.hidden_size": 8})
     assert repo.stale_stages() == {"train@gru", "plot"}   # evaluate@gru follows once its model changes
-    assert ran(repo.dvc("repro")) == {"train@gru", "evaluate@gru", "plot"}
+    # mix@<name> depends on all of data/scores (dvc.yaml cannot list a mixture's members), so it reruns once
+    # evaluate@gru rewrites data/scores/gru, and writes the same numbers (gru is in no mixture: below).
+    assert ran(repo.dvc("repro")) == {"train@gru", "evaluate@gru", *(f"mix@{m}" for m in repo.params["mix"]), "plot"}
 
     diff = json.loads(repo.dvc("metrics", "diff", "--json").stdout)
     changed = {path: set(keys) for path, keys in diff.get("diff", diff).items() if keys}
@@ -102,5 +142,6 @@ def test_editing_one_model_reruns_and_changes_only_that_model(repo):
     assert set(changed) <= {"metrics/eval/gru.json", "metrics/train/gru.json", "metrics/summary.json",
                             "metrics/runtime/gru.json"}
     assert "test.bpc" in changed["metrics/eval/gru.json"]
-    # The summary may re-rank others, but no other model's numbers change.
-    assert all(k.startswith(("models.gru.", "best.")) or k.endswith(".rank") for k in changed["metrics/summary.json"])
+    # The summary may re-rank others, but no other model's numbers change (gru is in no mixture).
+    assert all(k.startswith(("models.gru.", "entries.gru.", "best.")) or k.endswith(".rank")
+               for k in changed["metrics/summary.json"])

@@ -34,16 +34,20 @@ def test_quick_profile_runs_every_stage_on_the_ten_books(tmp_path):
     expected = {"fetch", "preprocess", "build_vocab", "encode", "plot"}
     expected |= {f"train@{m}" for m in models} | {f"evaluate@{m}" for m in models}
     expected |= {f"ngram@{n}" for n in ngrams} | {f"evaluate_ngram@{n}" for n in ngrams}
+    expected |= {f"mix@{m}" for m in params["mix"]} | {"zpaq"}
     assert stage_lines(out, "Running stage") == expected, out
     assert "warning" not in out, out   # the shared copies are the pinned editions
 
-    # The profile's budgets were applied, and every model reached the report.
+    # The profile's budgets were applied (the shared one, or a model's own), and every entry reached the report.
+    assert params["train"]["budget_scale"] == 1   # so the profile's budgets are the budgets
     for name in models:
         train = json.loads((repo.root / "metrics" / "train" / f"{name}.json").read_text())
-        budget = profile[f"models.{name}.train.max_tokens"]
+        budget = profile.get(f"models.{name}.train.max_tokens", profile["train.max_tokens"])
         assert 0.9 * budget < train["train.tokens"] <= budget, name   # stops before a batch would pass it
     report = (repo.root / "reports" / "report.md").read_text()
-    for name in models + ngrams:
+    for name in models + ngrams + list(params["mix"]):
         assert f"| `{name}` |" in report, name
+    anchor = json.loads((repo.root / "metrics" / "anchor" / "zpaq.json").read_text())
+    assert "skipped" in anchor or anchor["method"] == profile["zpaq.method"], anchor
     data = json.loads((repo.root / "metrics" / "data.json").read_text())
     assert data["books"] == 10 and all(book["pinned"] for book in data["per_book"].values())

@@ -14,9 +14,9 @@ from charlm.io import read_json
 from charlm.report.bits_charts import BITS_FILES
 from charlm.report.charts import CHART_FILES
 from charlm.report.collect import collect_results
-from charlm.report.run import bits_analysis, build_report
+from charlm.report.run import bits_analysis
 from charlm.stage import run_stage
-from fake_results import fake_params, write_fake_results
+from fake_results import build, fake_params, table_rows, write_fake_results
 from helpers import REPO
 
 
@@ -27,11 +27,6 @@ def built(tmp_path_factory):
     dirs = write_fake_results(root, params)
     report, summary = build(params, dirs, dirs["plots"], root / "reports" / "report.md", dirs["passage"])
     return params, dirs, report, summary
-
-
-def build(params, dirs, plots, report_path, passage):
-    return build_report(params, dirs["eval"], dirs["train"], dirs["live"], dirs["samples"], plots, report_path,
-                        read_json(dirs["data"]), dirs["scores"], dirs["interim"], passage)
 
 
 def test_charts_are_written_and_non_empty(built):
@@ -45,20 +40,11 @@ def test_charts_are_written_and_non_empty(built):
 def test_report_has_every_model_chart_and_sample(built):
     params, _, report, _ = built
     for name in [*params.models, *params.ngram]:
-        assert re.search(rf"^\| \d+ \| `{name}` \|", report, re.MULTILINE), name   # a table row
+        assert re.search(rf"^\| (\d+ \| )?`{name}` \|", report, re.MULTILINE), name   # a table row
         assert f"### Samples from `{name}`" in report and f"### `{name}`" in report
     for name in CHART_FILES:
         assert f"](../plots/{name})" in report
     assert "## The bidirectional model" in report and "hidden_size: 16" in report
-
-
-def table_rows(report: str, heading: str) -> tuple[list[str], dict[str, list[str]]]:
-    """The header and the rows (by model name) of the first markdown table under `## heading`."""
-    section = report.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
-    lines = [line for line in section.splitlines() if line.startswith("|")]
-    cells = [[c.strip() for c in line.strip("|").split(" | ")] for line in lines]
-    header = cells[0]
-    return header, {row[header.index("model")].strip("`"): row for row in cells[2:]}
 
 
 def test_report_flags_a_book_whose_text_does_not_match_its_pin(built):
@@ -67,16 +53,22 @@ def test_report_flags_a_book_whose_text_does_not_match_its_pin(built):
     assert len(flagged) == 1 and "*Nine* (`9`)" in flagged[0] and "Seventh" not in flagged[0]
 
 
-def test_ranking_table_shows_training_tokens_not_timings(built):
+def test_model_tables_show_training_tokens_not_timings(built):
+    """Each single model is a row of its kind's table (the equal-budget comparison, the champion, the n-grams)."""
     params, dirs, report, _ = built
-    header, rows = table_rows(report, "Ranking (test split)")
+    header, rows = table_rows(report, "The architecture comparison (equal budget)")
     assert header == ["rank", "model", "type", "test bpc [95% CI]", "vs. next better", "val bpc", "test perplexity",
                       "parameters¹", "training tokens²", "epochs"]
-    assert set(rows) == {*params.models, *params.ngram}
+    champion_header, champion = table_rows(report, "The champion")
+    assert champion_header == [c for c in header if c not in ("rank", "vs. next better")]   # one row: no rank
+    _, ngrams = table_rows(report, "N-gram baselines")
+    assert set(rows) == {name for name, model in params.models.items() if model.role == "compare"}
+    assert set(champion) == {"champion"} and set(ngrams) == set(params.ngram)
     labels = {"rnn": "RNN 1×16", "gru": "GRU 1×16", "lstm": "LSTM 1×16", "deep_lstm": "LSTM 2×16",
               "bilstm": "BiLSTM 2×16", "tf": "Transformer 2×16"}
     for name, label in labels.items():
         assert rows[name][header.index("type")] == label
+    assert champion["champion"][champion_header.index("type")] == "LSTM 1×16"
     gru = json.loads((dirs["train"] / "gru.json").read_text())
     assert rows["gru"][header.index("training tokens²")] == f"{gru['train.tokens'] / 1000:.1f}k"
     assert rows["gru"][header.index("epochs")] == f"{gru['train.epochs']:.2f}"
@@ -117,13 +109,17 @@ def test_summary_and_table_rank_every_model_by_its_evaluated_test_bpc(built):
     assert sorted(summary["models"]) == sorted(names)
     assert {n: m["rank"] for n, m in summary["models"].items()} == {n: i for i, n in enumerate(best_first, 1)}
     assert {n: m["test.bpc"] for n, m in summary["models"].items()} == test_bpc
-    assert summary["best"] == {"neural.test.bpc": min(test_bpc[n] for n in params.models),
-                               "ngram.test.bpc": min(test_bpc[n] for n in params.ngram)}
-    header, rows = table_rows(report, "Ranking (test split)")
-    assert list(rows) == best_first
-    for rank, name in enumerate(best_first, 1):
-        assert rows[name][header.index("rank")] == str(rank)
-        assert rows[name][header.index("test bpc [95% CI]")].startswith(f"**{test_bpc[name]:.4f}** ["), name
+    best = {key: value for key, value in summary["best"].items() if not key.startswith(("entry.", "zpaq."))}
+    assert best == {"neural.test.bpc": min(test_bpc[n] for n in params.models),
+                    "ngram.test.bpc": min(test_bpc[n] for n in params.ngram), "static.test.bpc": min(test_bpc.values())}
+    compared = [name for name in best_first if params.models.get(name) and params.models[name].role == "compare"]
+    for heading, names in (("The architecture comparison (equal budget)", compared),
+                           ("N-gram baselines", [name for name in best_first if name in params.ngram])):
+        header, rows = table_rows(report, heading)
+        assert list(rows) == names   # ranked among themselves
+        for rank, name in enumerate(names, 1):
+            assert rows[name][header.index("rank")] == str(rank)
+            assert rows[name][header.index("test bpc [95% CI]")].startswith(f"**{test_bpc[name]:.4f}** ["), name
     for name, model in summary["models"].items():
         train = json.loads((dirs["train"] / (f"{name}.json" if name in params.models else f"ngram-{name}.json"))
                            .read_text())
@@ -171,6 +167,7 @@ def test_missing_model_output_names_the_model(built, tmp_path, capsys):
                                "--train", str(dirs["train"]), "--live", str(dirs["live"]),
                                "--samples", str(dirs["samples"]), "--data", str(dirs["data"]),
                                "--scores", str(dirs["scores"]), "--interim", str(dirs["interim"]),
+                               "--anchor", str(dirs["anchor"]),
                                "--plots", str(tmp_path / "plots"), "--report", str(tmp_path / "report.md"),
                                "--passage", str(tmp_path / "passage.html"), "--summary", str(tmp_path / "s.json")])
     err = capsys.readouterr().err

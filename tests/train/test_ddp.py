@@ -142,7 +142,7 @@ def test_shards_are_equal_contiguous_rows_or_a_one_line_error():
 ])
 def test_validation_shards_add_up_to_the_single_process_score(n_tokens, batch_size, world_size):
     torch.manual_seed(0)
-    lm = build_model(ARCH_PARAMS["lstm"](arch="lstm", num_layers=1, hidden_size=8, embedding_size=4, input="embedding",
+    lm = build_model(ARCH_PARAMS["lstm"](arch="lstm", role="compare", num_layers=1, hidden_size=8, embedding_size=4, input="embedding",
                                          dropout=0.0, tie_weights=False, train={}), 5)
     tokens = torch.randint(0, 5, (n_tokens,))
     whole = stream_nll(lm, tokens, batch_size)

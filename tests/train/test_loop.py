@@ -20,7 +20,7 @@ TOKENS = torch.tensor([ALPHABET.index(c) for c in TEXT])
 
 def _model(arch="lstm", hidden=32, dropout=0.0, layers=1, seed=0):
     torch.manual_seed(seed)
-    params = ARCH_PARAMS[arch](arch=arch, num_layers=layers, hidden_size=hidden, embedding_size=16,
+    params = ARCH_PARAMS[arch](arch=arch, role="compare", num_layers=layers, hidden_size=hidden, embedding_size=16,
                                input="embedding", dropout=dropout, tie_weights=False, train={})
     return build_model(params, len(ALPHABET))
 

@@ -100,7 +100,7 @@ def test_bad_input_is_one_clear_line(tmp_path, data, train, message):
 
 def test_unknown_model_name_and_out_of_vocab_ids(tmp_path, data):
     params = tiny_params(tmp_path / "p.yaml")
-    with pytest.raises(CharlmError, match=r"models.gpt: no such model \(defined in models: bilstm, deep_lstm, gru, lstm, rnn, transformer\)"):
+    with pytest.raises(CharlmError, match=r"models.gpt: no such model \(defined in models: bilstm, champion, deep_lstm, gru, lstm, rnn, transformer\)"):
         stage.main(_argv(tmp_path, data, params, name="gpt"))
     bad = tmp_path / "bad"
     bad.mkdir()

@@ -18,7 +18,7 @@ from charlm.params import Params
 def evaluate_model(name: str, model_path: Path, data_dir: Path, interim_dir: Path, vocab_path: Path,
                    params: Params) -> tuple[dict[str, float], str, dict[str, np.ndarray]]:
     """(flat metrics for metrics/eval/<name>.json, markdown for reports/samples/<name>.md, forward nll of
-    each split for data/scores/<name>) of one model."""
+    each split for data/scores/<name>, and of dynamic evaluation when evaluate.dynamic.models lists it)."""
     section = model_section(params, name)
     if not model_path.is_file():
         stage = "train" if section == "models" else "ngram"
@@ -27,5 +27,5 @@ def evaluate_model(name: str, model_path: Path, data_dir: Path, interim_dir: Pat
     vocab = load_vocab(vocab_path)
     lm = load_lm(model_path, vocab)
     splits = [load_eval_split(split, data_dir, interim_dir, vocab) for split in ("val", "test")]
-    metrics, nll = evaluate_lm(lm, splits, params.evaluate, len(vocab))
+    metrics, nll = evaluate_lm(lm, splits, params.evaluate, len(vocab), dynamic=name in params.evaluate.dynamic.models)
     return metrics, samples_markdown(name, generate_samples(lm, vocab, params.evaluate), params.evaluate), nll

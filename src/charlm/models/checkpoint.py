@@ -69,7 +69,9 @@ def load_model(path: str | Path, vocab) -> tuple[nn.Module, ModelParams, dict]:
                           f"{payload['vocab_fingerprint'][:12]}…, this vocab {vocab.fingerprint[:12]}…); "
                           f"retrain it or pass the vocab it was built with")
     try:
-        raw = payload["params"]
+        # `role` says where the report lists a model, not what it is: checkpoints saved before it existed
+        # still load (as part of the comparison).
+        raw = {"role": "compare", **payload["params"]}
         params = ARCH_PARAMS[raw["arch"]](**raw)
         model = build_model(params, payload["vocab_size"])
         model.load_state_dict(payload["state_dict"])

@@ -8,9 +8,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from charlm.evaluate.dynamic import dynamic_nll
 from charlm.models import num_parameters
 from charlm.models.checkpoint import load_model
 from charlm.models.scoring import direction_tokens, stream_nll
+from charlm.params import DynamicEvalParams
 from charlm.sampling import sample
 
 
@@ -34,6 +36,12 @@ class NeuralLM:
         lm, reverse = self._directions[direction]
         stream = direction_tokens(torch.from_numpy(np.asarray(tokens, dtype=np.int64)), reverse)
         return stream_nll(lm, stream, batch_size).numpy()
+
+    def dynamic_nll(self, tokens: np.ndarray, params: DynamicEvalParams) -> np.ndarray:
+        """Forward nll in nats of each token after the first under dynamic evaluation (one stream, each
+        segment scored, then learned from: charlm.evaluate.dynamic), (N-1,) float64; the model is unchanged."""
+        lm, _ = self._directions["forward"]   # only the causal direction adapts: it is the one ranked
+        return dynamic_nll(lm, tokens, params)
 
     @torch.no_grad()
     def generate(self, prefix: Sequence[int], length: int, *, greedy: bool, temperature: float = 1.0,

@@ -1,4 +1,4 @@
-"""The report's PNG charts: learning curves, test bpc with CIs, per-book heatmap, compute vs quality.
+"""The report's PNG charts: learning curves, test bpc with CIs, per-book heatmap, curves against compute.
 
 Every chart is drawn with matplotlib's default style on the Agg backend and saved without a timestamp
 or version stamp at a fixed dpi, so the same inputs give byte-identical files.
@@ -16,10 +16,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from charlm.io import atomic_path  # noqa: E402
-from charlm.report.collect import ModelResult  # noqa: E402
+from charlm.report.collect import Anchor, ModelResult  # noqa: E402
 
 DPI = 110
-KIND_COLORS = {"neural": "tab:blue", "n-gram": "tab:orange"}
+# One colour per kind of entry (charlm.report.entries); "neural" for the bits charts' best neural model.
+KIND_COLORS = {"neural": "tab:blue", "comparison": "tab:blue", "champion": "tab:purple", "dynamic": "tab:red",
+               "mixture": "tab:green", "n-gram": "tab:orange", "compressor": "tab:gray"}
 CURVE_Y = "validation bits per character (forward)"
 TEST_AXIS = "test bits per character (lower is better)"
 # No chart has a time axis: wall time varies run to run, and every chart is a DVC output that must not.
@@ -33,15 +35,33 @@ def save_png(fig: plt.Figure, path: Path) -> None:
     plt.close(fig)
 
 
-def draw_all(results: list[ModelResult], df: pd.DataFrame, book_titles: dict[int, str], out_dir: Path) -> list[Path]:
-    """Draw every chart into `out_dir`; returns the paths, in CHART_FILES order."""
+def draw_all(results: list[ModelResult], entries: pd.DataFrame, anchor: Anchor, book_titles: dict, out_dir: Path
+             ) -> list[Path]:
+    """Draw every chart into `out_dir` (`entries`: charlm.report.entries.entry_table, of which only the ranked
+    rows are drawn); returns the paths, in CHART_FILES order."""
     paths = [out_dir / name for name in CHART_FILES]
+    ranked = entries[entries["ranked"]]
     with plt.style.context("default"):   # ignore any matplotlibrc on the machine
         save_png(learning_curves(results), paths[0])
-        save_png(test_bpc_bars(df), paths[1])
-        save_png(book_heatmap(results, df, book_titles), paths[2])
-        save_png(efficiency(results, df), paths[3])
+        save_png(test_bpc_bars(ranked), paths[1])
+        save_png(book_heatmap(ranked[ranked["book_bpc"].map(len) > 0], book_titles), paths[2])
+        save_png(efficiency(results, anchor), paths[3])
     return paths
+
+
+def entry_labels(df: pd.DataFrame) -> list[str]:
+    """'lstm', 'champion (dynamic)', 'ensemble', 'zpaq': an entry as the charts name it."""
+    return [f"{m} (dynamic)" if k == "dynamic" else m for m, k in zip(df["model"], df["kind"])]
+
+
+def nothing_ranked(title: str) -> plt.Figure:
+    """A chart with no data, saying why: every entry has unknown tokens (the report's Not ranked)."""
+    fig, ax = plt.subplots(figsize=(8, 2))
+    ax.text(0.5, 0.5, "No ranked entry: every one has unknown tokens (see Not ranked in the report)",
+            ha="center", va="center")
+    ax.set_axis_off()
+    ax.set_title(title)
+    return fig
 
 
 def finish(fig: plt.Figure, ax: plt.Axes, title: str, xlabel: str, ylabel: str, legend_title: str | None
@@ -80,29 +100,37 @@ def best_ngram_line(ax: plt.Axes, results: list[ModelResult], metric: str = "val
 
 
 def test_bpc_bars(df: pd.DataFrame) -> plt.Figure:
-    """Horizontal bars of test bpc, best at the top, with 95% bootstrap intervals as error bars."""
+    """Horizontal bars of the ranked entries' test bpc, best at the top, coloured by kind, with 95% bootstrap
+    intervals as error bars (none for the compressor)."""
+    title = "Test bpc with 95% block-bootstrap intervals"
+    if df.empty:
+        return nothing_ranked(title)
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(df) + 1.6))
     y = np.arange(len(df))[::-1]
-    ax.barh(y, df["test_bpc"], xerr=ci_errors(df), capsize=3, color=df["kind"].map(KIND_COLORS))
-    for yi, value, high in zip(y, df["test_bpc"], df["ci_high"]):
-        ax.text(high + 0.03, yi, f"{value:.3f}", va="center", fontsize=9)
-    ax.set_yticks(y, df["model"])
-    ax.set_xlim(0, df["ci_high"].max() * 1.15)
+    ax.barh(y, df["test_bpc"], color=df["kind"].map(KIND_COLORS))
+    has_ci = df["ci_low"].notna().to_numpy()   # no error bar at all for the compressor, not a zero-width one
+    ax.errorbar(df["test_bpc"][has_ci], y[has_ci], xerr=ci_errors(df[has_ci]), fmt="none", capsize=3, color="black")
+    ends = df["ci_high"].fillna(df["test_bpc"])
+    for yi, value, end in zip(y, df["test_bpc"], ends):
+        ax.text(end + 0.03, yi, f"{value:.3f}", va="center", fontsize=9)
+    ax.set_yticks(y, entry_labels(df))
+    ax.set_xlim(0, ends.max() * 1.15)
     ax.set_xlabel(TEST_AXIS)
-    ax.set_ylabel("model")
-    ax.set_title("Test bpc with 95% block-bootstrap intervals")
-    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for k, c in KIND_COLORS.items() if k in set(df["kind"])]
-    ax.legend(handles, [k for k in KIND_COLORS if k in set(df["kind"])], title="kind", loc="upper left",
-              bbox_to_anchor=(1.01, 1))
+    ax.set_ylabel("entry")
+    ax.set_title(title)
+    kinds = [k for k in KIND_COLORS if k in set(df["kind"])]
+    ax.legend([plt.Rectangle((0, 0), 1, 1, color=KIND_COLORS[k]) for k in kinds], kinds, title="kind",
+              loc="upper left", bbox_to_anchor=(1.01, 1))
     ax.grid(axis="x", alpha=0.3)
     return fig
 
 
-def book_heatmap(results: list[ModelResult], df: pd.DataFrame, book_titles: dict[int, str]) -> plt.Figure:
-    """Models (rows, best first) × books (columns) of test bpc, each cell labelled."""
-    by_name = {r.name: r for r in results}
+def book_heatmap(df: pd.DataFrame, book_titles: dict) -> plt.Figure:
+    """Entries (rows, best first) × books (columns) of test bpc, each cell labelled."""
+    if df.empty:
+        return nothing_ranked("Test bpc per book")
     books = list(book_titles)
-    grid = np.array([[by_name[m].eval.get(f"test.book.{b}.bpc", np.nan) for b in books] for m in df["model"]])
+    grid = np.array([[per_book.get(str(b), np.nan) for b in books] for per_book in df["book_bpc"]])
     fig, ax = plt.subplots(figsize=(max(6, 1.0 * len(books) + 2.5), 0.5 * len(df) + 2.5))
     image = ax.imshow(grid, cmap="viridis_r", aspect="auto")
     middle = np.nanmean(grid)
@@ -112,32 +140,36 @@ def book_heatmap(results: list[ModelResult], df: pd.DataFrame, book_titles: dict
                     color="white" if value > middle else "black")
     ax.set_xticks(range(len(books)), [textwrap.shorten(book_titles[b], 22, placeholder="…") for b in books],
                   rotation=35, ha="right", fontsize=8)
-    ax.set_yticks(range(len(df)), df["model"])
+    ax.set_yticks(range(len(df)), entry_labels(df))
     ax.set_xlabel("book (test part)")
-    ax.set_ylabel("model (best first)")
+    ax.set_ylabel("entry (best first)")
     ax.set_title("Test bpc per book")
     fig.colorbar(image, ax=ax, label=TEST_AXIS)
     return fig
 
 
-def efficiency(results: list[ModelResult], df: pd.DataFrame) -> plt.Figure:
-    """Test bpc (with CI) of each neural model against its estimated training compute, best n-gram dashed.
+def efficiency(results: list[ModelResult], anchor: Anchor) -> plt.Figure:
+    """Each neural model's whole validation curve against the training compute spent so far, log x; the
+    best n-gram's and zpaq's val bpc as horizontal reference lines.
 
-    Compute is 6·N·D from params and token counts, not a measured time, so the chart is the same on any
-    machine. N-grams have no such cost (they count, they do not train by gradient), so they are not points.
+    Compute is 6·N FLOPs per token times the tokens seen at each evaluation (collect.ModelResult.train_flops),
+    from params and token counts, not a measured time, so the chart is the same on any machine. N-grams and
+    zpaq have no such cost (they count, they do not train by gradient), so they are lines, not curves.
     """
     fig, ax = plt.subplots(figsize=(8, 5))
-    neural = df[df["kind"] == "neural"].sort_values(["train_flops", "model"], kind="stable")
-    ax.errorbar(neural["train_flops"], neural["test_bpc"], yerr=ci_errors(neural), fmt="o", capsize=3,
-                color=KIND_COLORS["neural"], label="neural model")
-    # Labels alternate above and below their point in order of x, so close neighbours do not overprint.
-    for i, row in enumerate(neural.itertuples()):
-        ax.annotate(row.model, (row.train_flops, row.test_bpc), textcoords="offset points",
-                    xytext=(6, 5 if i % 2 else -12), fontsize=9)
-    best_ngram_line(ax, results, "test.bpc")
-    if len(neural):
-        ax.set_xscale("log")
-        ax.margins(x=0.15)
-    return finish(fig, ax, "Quality against training compute",
-                  "estimated training compute, 6·N·D FLOPs (N weights, D training tokens; log scale)",
-                  TEST_AXIS, None)
+    for r in results:
+        if r.curve is None:
+            continue
+        curve = r.curve[r.curve["tokens"] > 0]   # a log axis has no 0
+        champion = r.role == "champion"
+        label = f"{r.name} (champion)" if champion and r.name != "champion" else r.name
+        ax.plot(curve["tokens"] * r.flops_per_token, curve["val_bpc"], marker="o", markersize=3,
+                linewidth=2.5 if champion else 1.5, label=label)
+    best_ngram_line(ax, results)
+    if anchor.metrics is not None:
+        ax.axhline(anchor.metrics["val.bpc"], color="black", linestyle=":",
+                   label=f"zpaq -m{anchor.metrics['method']}")
+    ax.set_xscale("log")
+    return finish(fig, ax, "Validation bpc against training compute",
+                  "training compute so far, 6·N·D FLOPs (N weights, D training tokens seen; log scale)",
+                  CURVE_Y, None)

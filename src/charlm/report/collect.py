@@ -1,4 +1,5 @@
-"""Gather what the report needs about each model in params: eval and train metrics, curves, samples, settings.
+"""Gather what the report needs: each model's eval and train metrics, curves, samples and settings; each
+mixture's metrics; the compressor anchor.
 
 Only DVC-tracked inputs are read (never the runtime logs under metrics/runtime), so the report is a
 function of params and the tracked outputs, and byte-identical on every rerun.
@@ -35,6 +36,8 @@ class ModelResult:
     curve: pd.DataFrame | None  # neural only: tokens, epoch, val_bpc, train_loss_nats
     label: str                  # params' own size label: "lstm 2×256", "transformer 4×128" (neural only)
     budget: TrainParams | None  # neural only: the merged train params (max_tokens is the budget)
+    role: str | None = None     # neural only: "compare" or "champion" (models.<name>.role)
+    dynamic: bool = False       # also scored by dynamic evaluation: the eval has dynamic.* keys
 
     @property
     def description(self) -> str:
@@ -62,24 +65,39 @@ class ModelResult:
         Deterministic, unlike wall time. It leaves out attention's context-length term and the validation
         passes, both small here. NaN for n-grams, which count rather than train by gradient.
         """
+        return self.flops_per_token * self.train_tokens
+
+    @property
+    def flops_per_token(self) -> float:
+        """6·N: the training compute of one token (see train_flops); NaN for n-grams."""
         if self.kind != "neural":
             return float("nan")
-        return 6.0 * int(self.eval["num_parameters"]) * self.train_tokens
+        return 6.0 * int(self.eval["num_parameters"])
 
 
-def _require(path: Path, name: str, what: str, stage: str) -> Path:
+# What every ranked entry needs from its metrics file. An entry whose test.oov_rate is above 0 does not
+# pay for every character (an unknown token costs only p(<unk>)), so the report does not rank it.
+RANKED_KEYS = ("test.bpc", "test.bpc_ci_low", "test.bpc_ci_high", "val.bpc", "test.oov_rate")
+
+
+def _require(path: Path, name: str, what: str, stage: str, section: str = "model") -> Path:
     if not path.is_file():
-        raise CharlmError(f"model {name!r} is listed in params but {what} {path} is missing: "
+        raise CharlmError(f"{section} {name!r} is listed in params but {what} {path} is missing: "
                           f"run `dvc repro {stage}`")
     return path
 
 
+def require_keys(metrics: dict, keys, path: Path, stage: str) -> dict:
+    """`metrics` itself; a file from before a key of docs/metrics.md is a CharlmError, not a KeyError."""
+    missing = [key for key in keys if key not in metrics]
+    if missing:
+        raise CharlmError(f"{path}: no key {missing[0]!r} (written by an older charlm?): run `dvc repro {stage}`")
+    return metrics
+
+
 def read_train_metrics(path: Path, stage: str) -> dict:
-    """A train metrics file; one from before the names of docs/metrics.md is a CharlmError, not a KeyError."""
-    train = read_json(path)
-    if "train.tokens" not in train:
-        raise CharlmError(f"{path}: no key 'train.tokens' (written by an older charlm?): run `dvc repro {stage}`")
-    return train
+    """A train metrics file, checked for the key names of docs/metrics.md."""
+    return require_keys(read_json(path), ("train.tokens",), path, stage)
 
 
 def read_curve(live_dir: Path, name: str, epoch_tokens: float) -> pd.DataFrame:
@@ -102,7 +120,10 @@ def collect_results(params: Params, eval_dir: Path, train_dir: Path, live_dir: P
         neural = name in params.models
         train_stage, eval_stage = (f"train@{name}", f"evaluate@{name}") if neural else \
             (f"ngram@{name}", f"evaluate_ngram@{name}")
-        evaluation = read_json(_require(eval_dir / f"{name}.json", name, "its evaluation", eval_stage))
+        dynamic = name in params.evaluate.dynamic.models
+        eval_path = _require(eval_dir / f"{name}.json", name, "its evaluation", eval_stage)
+        keys = [*RANKED_KEYS, *(f"dynamic.{key}" for key in RANKED_KEYS if dynamic)]
+        evaluation = require_keys(read_json(eval_path), keys, eval_path, eval_stage)
         train = read_train_metrics(_require(train_dir / (f"{name}.json" if neural else f"ngram-{name}.json"),
                                             name, "its training metrics", train_stage), train_stage)
         samples = _require(samples_dir / f"{name}.md", name, "its samples", eval_stage).read_text("utf-8")
@@ -111,10 +132,57 @@ def collect_results(params: Params, eval_dir: Path, train_dir: Path, live_dir: P
             settings = {f"models.{name}": model.model_dump()}
             epoch_tokens = train["train.tokens"] / train["train.epochs"] if train["train.epochs"] else np.inf
             curve = read_curve(live_dir / name, name, epoch_tokens)
-            label, budget = model.label(), params.model_train(name)
+            label, budget, role = model.label(), params.model_train(name), model.role
         else:
             settings, curve = {f"ngram.{name}": params.ngram[name].model_dump()}, None
-            label, budget = "", None
+            label, budget, role = "", None, None
         results.append(ModelResult(name, "neural" if neural else "n-gram", evaluation, train, settings, samples,
-                                   curve, label, budget))
+                                   curve, label, budget, role, dynamic))
     return results
+
+
+@dataclass(frozen=True)
+class MixResult:
+    name: str
+    members: tuple[str, ...]    # "<model>" or "<model>.dynamic", in params order
+    cache_order: int            # > 0: the mix has a cache component, `weight.cache`
+    eval: dict                  # metrics/eval/<name>.json: keys as a model's, plus weight.<member>
+
+    @property
+    def weights(self) -> dict[str, float]:
+        """{member: weight fitted on val}, in params order, then "cache"."""
+        return {part: self.eval[f"weight.{part}"] for part in self.parts}
+
+    @property
+    def parts(self) -> list[str]:
+        return [*self.members, *(["cache"] if self.cache_order else [])]
+
+
+def collect_mixes(params: Params, eval_dir: Path) -> list[MixResult]:
+    """A MixResult for every entry under `mix:` in params, in params order."""
+    mixes = []
+    for name, mix in params.mix.items():
+        stage = f"mix@{name}"
+        path = _require(eval_dir / f"{name}.json", name, "its evaluation", stage, section="mix")
+        result = MixResult(name, tuple(mix.members), mix.cache_order, read_json(path))
+        require_keys(result.eval, [*RANKED_KEYS, *(f"weight.{part}" for part in result.parts)], path, stage)
+        mixes.append(result)
+    return mixes
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """The compressor anchor: metrics/anchor/zpaq.json when zpaq ran, else the note saying why it did not."""
+    metrics: dict | None
+    note: str = ""
+
+
+def read_anchor(path: Path) -> Anchor:
+    """The anchor's metrics, or its skip note; a file missing (a run from before the zpaq stage) is a skip too."""
+    if not path.is_file():
+        return Anchor(None, f"not measured: `{path.as_posix()}` is missing (a run from before the zpaq stage); "
+                            "`dvc repro zpaq` measures it.")
+    metrics = read_json(path)
+    if "skipped" in metrics:
+        return Anchor(None, str(metrics["skipped"]))
+    return Anchor(require_keys(metrics, ("val.bpc", "test.bpc", "method", "version"), path, "zpaq"))

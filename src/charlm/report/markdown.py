@@ -1,5 +1,5 @@
-"""reports/report.md: the ranking table, training budgets, charts, where the bits go, the bidirectional caveat,
-samples and settings."""
+"""reports/report.md: the intro, the ranking sections (sections.py), training budgets, charts, where the bits
+go, the bidirectional caveat, samples and settings."""
 from __future__ import annotations
 
 import json
@@ -10,27 +10,30 @@ import pandas as pd
 import yaml
 
 from charlm.params import EvaluateParams, Params
-from charlm.report.bits import PASSAGE_CHARS, BitsAnalysis
-from charlm.report.collect import ModelResult
-from charlm.report.passage import legend_text
-from charlm.report.table import display_table, format_flops, markdown_table
+from charlm.report import sections
+from charlm.report.bits import BitsAnalysis
+from charlm.report.bits_markdown import where_the_bits_go
+from charlm.report.collect import Anchor, MixResult, ModelResult
+from charlm.report.table import format_flops, markdown_table
 
 
-def render_report(results: list[ModelResult], df: pd.DataFrame, charts: dict[str, str],
-                  book_titles: dict[int, str], params: Params, unpinned: list, bits: BitsAnalysis | str,
-                  bits_links: dict[str, str]) -> str:
-    """The whole report page; `charts` maps chart file names to links relative to the report, `unpinned`
-    lists the ids of books whose text does not match their sha256 pin (or have none); `bits` is the
-    "Where the bits go" analysis (or why it is skipped) and `bits_links` its charts' links and its HTML
-    page's ("page")."""
-    parts = [_intro(results, df, book_titles), _pins(book_titles, unpinned), _table(df), _budgets(results, df),
-             _charts(charts), _where_the_bits_go(bits, bits_links), _bidirectional(results),
-             _method(params.evaluate), _samples(results), _settings(results, params)]
+def render_report(results: list[ModelResult], mixes: list[MixResult], anchor: Anchor, static: pd.DataFrame,
+                  entries: pd.DataFrame, charts: dict[str, str], book_titles: dict, params: Params, unpinned: list,
+                  bits: BitsAnalysis | str, bits_links: dict[str, str]) -> str:
+    """The whole report page. `static` ranks the models (table.ranking), `entries` every entry
+    (entries.entry_table); `charts` maps chart file names to links relative to the report, `unpinned` lists
+    the ids of books whose text does not match their sha256 pin (or have none); `bits` is the "Where the
+    bits go" analysis (or why it is skipped) and `bits_links` its charts' links and its HTML page's ("page")."""
+    parts = [_intro(results, entries, book_titles), _pins(book_titles, unpinned), sections.best_entries(entries),
+             sections.not_ranked(entries), sections.comparison(results, params), sections.champion(results, params),
+             sections.dynamic(results, params), sections.mixtures(mixes, entries), sections.ngrams(results),
+             sections.anchor_section(anchor), _budgets(results, static), _charts(charts),
+             where_the_bits_go(bits, bits_links), _bidirectional(results), _method(params.evaluate),
+             _samples(results), _settings(results, params)]
     return "\n\n".join(p for p in parts if p).rstrip() + "\n"
 
 
-def _intro(results: list[ModelResult], df: pd.DataFrame, book_titles: dict[int, str]) -> str:
-    best = df.iloc[0]
+def _intro(results: list[ModelResult], entries: pd.DataFrame, book_titles: dict) -> str:
     vocab_size = int(results[0].eval["vocab_size"])
     lines = ["# Which model predicts these novels best?", "",
              "Every model reads the held-out text of the novels one character at a time and pays "
@@ -38,24 +41,39 @@ def _intro(results: list[ModelResult], df: pd.DataFrame, book_titles: dict[int, 
              f"Guessing uniformly over the {vocab_size} symbols of the vocabulary costs "
              f"log2({vocab_size}) = {math.log2(vocab_size):.2f} bpc; the lower the bpc the better the model. "
              "Perplexity is the same number seen differently: 2^bpc for a character model, the number of "
-             "equally likely next characters the model is as unsure as.", "",
-             f"**Best: `{best.model}`** ({best.kind}) at **{best.test_bpc:.4f}** test bpc "
-             f"(95% CI {best.ci_low:.4f}–{best.ci_high:.4f}), over {len(book_titles)} book(s)."]
-    kinds = df.groupby("kind", sort=False)["test_bpc"].idxmin()
-    if {"neural", "n-gram"} <= set(kinds.index):
-        neural, ngram = df.loc[kinds["neural"]], df.loc[kinds["n-gram"]]
-        gap = ngram.test_bpc - neural.test_bpc
-        lines.append(f"The best neural model (`{neural.model}`, {neural.test_bpc:.4f}) is {abs(gap):.4f} bpc "
-                     f"{'better' if gap > 0 else 'worse'} than the best n-gram baseline "
-                     f"(`{ngram.model}`, {ngram.test_bpc:.4f}).")
-    best_eval = next(r.eval for r in results if r.name == best.model)
-    per_book = {b: best_eval.get(f"test.book.{b}.bpc") for b in book_titles}
-    per_book = {b: v for b, v in per_book.items() if v is not None}
-    if len(per_book) > 1:
-        easy, hard = min(per_book, key=per_book.get), max(per_book, key=per_book.get)
-        lines.append(f"For `{best.model}` the easiest book is *{book_titles[easy]}* ({per_book[easy]:.3f} bpc) "
-                     f"and the hardest *{book_titles[hard]}* ({per_book[hard]:.3f}).")
+             "equally likely next characters the model is as unsure as.", ""]
+    ranked = entries[entries["ranked"]]
+    if ranked.empty:
+        return "\n".join(lines + ["**No entry is ranked**: every one has unknown tokens in the test split "
+                                  "(see *Not ranked*)."])
+    best = ranked.iloc[0]
+    interval = "no interval" if pd.isna(best.ci_low) else f"95% CI {best.ci_low:.4f}–{best.ci_high:.4f}"
+    role = f", {best.kind}" if best.kind in ("comparison", "champion") else ""
+    lines.append(f"**Best: {sections.entry_name(best)}** ({best.what}{role}) at **{best.test_bpc:.4f}** "
+                 f"test bpc ({interval}), over {len(book_titles)} book(s).")
+    single = ranked[ranked["kind"].isin(["comparison", "champion", "n-gram"])]
+    if len(single) and single.index[0] != ranked.index[0]:
+        top = single.iloc[0]
+        lines.append(f"The best single model, scored statically, is `{top.model}` ({top.kind}) at "
+                     f"{top.test_bpc:.4f}.")
+    neural, ngram = (single[single["kind"].isin(kinds)] for kinds in (["comparison", "champion"], ["n-gram"]))
+    if len(neural) and len(ngram):
+        n, g = neural.iloc[0], ngram.iloc[0]
+        difference = g.test_bpc - n.test_bpc
+        lines.append(f"The best neural model (`{n.model}`, {n.test_bpc:.4f}) is {abs(difference):.4f} bpc "
+                     f"{'better' if difference > 0 else 'worse'} than the best n-gram baseline "
+                     f"(`{g.model}`, {g.test_bpc:.4f}).")
+    with_books = ranked[ranked["book_bpc"].map(len) > 1]
+    if len(with_books):
+        lines.append(_easiest_and_hardest(with_books.iloc[0], book_titles))
     return "\n".join(lines)
+
+
+def _easiest_and_hardest(entry, book_titles: dict) -> str:
+    per_book = {b: entry.book_bpc[str(b)] for b in book_titles if str(b) in entry.book_bpc}
+    easy, hard = min(per_book, key=per_book.get), max(per_book, key=per_book.get)
+    return (f"For {sections.entry_name(entry)} the easiest book is *{book_titles[easy]}* ({per_book[easy]:.3f} "
+            f"bpc) and the hardest *{book_titles[hard]}* ({per_book[hard]:.3f}).")
 
 
 def _pins(book_titles: dict, unpinned: list) -> str:
@@ -66,17 +84,6 @@ def _pins(book_titles: dict, unpinned: list) -> str:
             "have none), so their scores are not comparable with runs on the pinned corpus (docs/data.md).")
 
 
-def _table(df: pd.DataFrame) -> str:
-    return "\n".join([
-        "## Ranking (test split)", "", markdown_table(display_table(df)), "",
-        "Ranked by the forward (causal) test bpc only. *vs. next better* is the gap to the model one row up; "
-        "**(n.s.)** marks a gap inside the 95% intervals (either model's estimate lies in the other's "
-        "interval), so that ordering is not established by this test set. Perplexity is per token.", "",
-        "¹ Trainable weights for neural models; the number of stored n-grams for n-gram models.  ",
-        "² Tokens trained on, all epochs together (budgets and why training stopped: *Training budgets* "
-        "below); for an n-gram, the training split counted once."])
-
-
 def _stopped_by(r: ModelResult) -> str:
     """The train loop's stop_reason in words, with the param value that triggered it."""
     reason = r.train["stop_reason"]
@@ -84,10 +91,10 @@ def _stopped_by(r: ModelResult) -> str:
             "patience": f"early stopping, `patience` = {r.budget.patience}"}.get(reason, str(reason))
 
 
-def _budgets(results: list[ModelResult], df: pd.DataFrame) -> str:
+def _budgets(results: list[ModelResult], static: pd.DataFrame) -> str:
     """Each neural model's token budget (a param) beside what it actually trained on and why it stopped."""
     by_name = {r.name: r for r in results}
-    rows = [by_name[m] for m in df["model"] if by_name[m].kind == "neural"]
+    rows = [by_name[m] for m in static["model"] if by_name[m].kind == "neural"]
     if not rows:
         return ""
     table = pd.DataFrame({
@@ -119,92 +126,20 @@ def _charts(charts: dict[str, str]) -> str:
     captions = {
         "val_bpc_by_epoch.png": "Validation bpc during training, per epoch. The dashed line is the best n-gram, "
                                 "which needs no training curve.",
-        "test_bpc.png": "Test bpc of every model, with 95% block-bootstrap intervals.",
-        "test_bpc_by_book.png": "Test bpc per book: some authors are easier to predict than others, for every model.",
-        "efficiency.png": "Test bpc against estimated training compute, the standard 6·N·D estimate (N trainable "
-                          "weights, D training tokens seen): down and to the left is better. It follows from "
-                          "params and token counts, not a stopwatch. N-gram baselines are not on it (they "
-                          "count n-grams rather than train by gradient); the dashed line is the best one's "
-                          "test bpc.",
+        "test_bpc.png": "Test bpc of every ranked entry, coloured by kind, with 95% block-bootstrap intervals "
+                        "(zpaq has none).",
+        "test_bpc_by_book.png": "Test bpc per book of every ranked entry with per-book scores: some authors are "
+                                "easier to predict than others, for every model.",
+        "efficiency.png": "Each neural model's validation bpc during training against the training compute spent "
+                          "so far, the standard 6·N·D estimate (N trainable weights, D training tokens seen): "
+                          "down and to the left is better. It follows from params and token counts, not a "
+                          "stopwatch. N-gram baselines and zpaq need no training by gradient: the dashed line is "
+                          "the best n-gram's validation bpc, the dotted one zpaq's (when it was measured).",
     }
     lines = ["## Charts"]
     for name, link in charts.items():
         lines += ["", f"![{name}]({link})", "", f"*{captions[name]}*"]
     return "\n".join(lines)
-
-
-def _where_the_bits_go(bits: BitsAnalysis | str, links: dict[str, str]) -> str:
-    heading = "## Where the bits go"
-    if isinstance(bits, str):
-        return f"{heading}\n\n{bits}"
-    neural, ngram = f"`{bits.neural}`", f"`{bits.ngram}`"
-    background, band = legend_text(bits)
-    return "\n".join([
-        heading, "",
-        f"Which characters does the best neural model ({neural}) predict better than the best n-gram ({ngram})? "
-        "Both are chosen on validation bpc and compared character by character on the test split, from the "
-        "per-character nll the evaluate stages keep in `data/scores/`.", "",
-        _bits_findings(bits), "",
-        f"![bpc_by_word_position.png]({links['bpc_by_word_position.png']})", "",
-        "*Test bpc by position in the word: 1 is the first character after a space, and ‘space’ is the "
-        "prediction that a word ends. Under each group: its share of the test characters.*", "",
-        f"![bpc_by_character.png]({links['bpc_by_character.png']})", "",
-        "*Test bpc by the character predicted, with its share of the test characters.*", "",
-        f"![bits_passage.png]({links['bits_passage.png']})", "",
-        f"*About {PASSAGE_CHARS} characters from the middle of the test part of the first and of the middle "
-        f"book (a fixed choice, not picked for the result). {background} {band} The same passages, with each "
-        f"character's bits on hover: [{links['page'].rsplit('/', 1)[-1]}]({links['page']}).*", "",
-        "### The largest gains", "",
-        f"The ten test words on which {neural} saves the most bits over {ngram}: the bits of the word's "
-        "characters (not the space after it), each word at its best occurrence.", "",
-        markdown_table(_gains_table(bits))])
-
-
-def _bits_findings(bits: BitsAnalysis) -> str:
-    """Two sentences read off the numbers: where the neural model's advantage is largest and smallest."""
-    neural, ngram = f"`{bits.neural}`", f"`{bits.ngram}`"
-    by_position = bits.by_position.assign(gap=bits.by_position["ngram"] - bits.by_position["neural"])
-    common = bits.by_character[bits.by_character["chars"] >= 0.01 * bits.by_character["chars"].sum()]
-    by_character = common.assign(gap=common["ngram"] - common["neural"])
-    most, least = by_position.loc[by_position["gap"].idxmax()], by_position.loc[by_position["gap"].idxmin()]
-    best, worst = by_character.loc[by_character["gap"].idxmax()], by_character.loc[by_character["gap"].idxmin()]
-
-    def gap(row) -> str:
-        return f"{row.neural:.2f} bpc against {row.ngram:.2f}, {row.gap:+.2f}"
-    return (f"{neural} spends fewer bits than {ngram} on {100 * bits.neural_better:.1f}% of the test characters. "
-            f"Its advantage ({ngram} bpc − {neural} bpc; negative: it is worse) is largest at "
-            f"{_position_words(most.group)} ({gap(most)}) and smallest at {_position_words(least.group)} "
-            f"({gap(least)}); among the characters that make up at least 1% of the text, it is largest on "
-            f"{_char_words(best.group)} ({gap(best)}) and smallest on {_char_words(worst.group)} ({gap(worst)}).")
-
-
-def _position_words(label: str) -> str:
-    if label == "space":
-        return "the end of a word (the space)"
-    n = int(label.rstrip("+"))
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"the {n}{suffix} character of a word" + (" and later" if label.endswith("+") else "")
-
-
-def _char_words(char: str) -> str:
-    return "the space" if char == " " else f"`{char}`"
-
-
-def _gains_table(bits: BitsAnalysis) -> pd.DataFrame:
-    g = bits.gains
-    return pd.DataFrame({
-        "word": [f"**{_escape(w)}**" for w in g["word"]],
-        "after": [f"…{_escape(b)}" if b else "(the start)" for b in g["before"]],
-        "book": [f"*{_escape(b)}*" for b in g["book"]],
-        "times in test": g["count"].astype(str),
-        f"`{bits.neural}` bits": [f"{v:.2f}" for v in g["neural"]],
-        f"`{bits.ngram}` bits": [f"{v:.2f}" for v in g["ngram"]],
-        "gain (bits)": [f"{v:.2f}" for v in g["gain"]]})
-
-
-def _escape(text: str) -> str:
-    """Text shown as itself in markdown: the alphabet is a param, so it may hold markdown's punctuation."""
-    return re.sub(r"([\\`*_\[\]<>])", r"\\\1", text)   # markdown_table escapes |
 
 
 def _bidirectional(results: list[ModelResult]) -> str:
@@ -261,6 +196,10 @@ def _settings(results: list[ModelResult], params: Params) -> str:
              "overrides single keys of it for that model.", "", _yaml({"train": params.train.model_dump()})]
     for r in results:
         lines += ["", f"### `{r.name}`", "", _yaml(r.settings)]
+    lines += ["", "### Dynamic evaluation, mixtures and the compressor anchor", "",
+              _yaml({"evaluate": {"dynamic": params.evaluate.dynamic.model_dump()},
+                     "mix": {name: mix.model_dump() for name, mix in params.mix.items()},
+                     "zpaq": params.zpaq.model_dump()})]
     return "\n".join(lines)
 
 

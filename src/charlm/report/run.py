@@ -1,4 +1,4 @@
-"""The plot stage's work: collect every model in params, rank them, draw the charts, render the report."""
+"""The plot stage's work: collect every model, mixture and the anchor, rank them, draw the charts, render the report."""
 from __future__ import annotations
 
 import os
@@ -11,24 +11,27 @@ from charlm.params import Params
 from charlm.report.bits import BitsAnalysis, analyse
 from charlm.report.bits_charts import draw_bits
 from charlm.report.charts import draw_all
-from charlm.report.collect import ModelResult, collect_results
+from charlm.report.collect import ModelResult, collect_mixes, collect_results, read_anchor
+from charlm.report.entries import entry_table, summary
 from charlm.report.markdown import render_report
 from charlm.report.passage import passage_html, skipped_html
-from charlm.report.table import ranking, summary
+from charlm.report.table import ranking
 
 
 def build_report(params: Params, eval_dir: Path, train_dir: Path, live_dir: Path, samples_dir: Path,
                  plots_dir: Path, report_path: Path, data_metrics: dict, scores_dir: Path, interim_dir: Path,
-                 passage_path: Path) -> tuple[str, dict]:
+                 passage_path: Path, anchor_path: Path) -> tuple[str, dict]:
     """Draw the charts into `plots_dir` and the coloured passages into `passage_path` (HTML); return (report
     markdown, metrics/summary.json content).
 
-    `data_metrics` is metrics/data.json, for the books whose text does not match its sha256 pin;
-    `scores_dir` holds each model's per-token nll, `interim_dir` the test text and books.json."""
+    `eval_dir` holds every model's and mixture's metrics; `data_metrics` is metrics/data.json, for the books
+    whose text does not match its sha256 pin; `scores_dir` holds each model's per-token nll, `interim_dir`
+    the test text and books.json; `anchor_path` is metrics/anchor/zpaq.json (missing: not measured)."""
     results = collect_results(params, eval_dir, train_dir, live_dir, samples_dir)
-    df = ranking(results)
+    mixes, anchor = collect_mixes(params, eval_dir), read_anchor(anchor_path)
+    static, entries = ranking(results), entry_table(results, mixes, anchor)
     titles = {book.id: book.title for book in params.data.books}
-    charts = draw_all(results, df, titles, plots_dir)
+    charts = draw_all(results, entries, anchor, titles, plots_dir)
     bits = bits_analysis(params, results, scores_dir, interim_dir)
     bits_files = [] if isinstance(bits, str) else draw_bits(bits, plots_dir)
     atomic_write(passage_path, skipped_html(bits) if isinstance(bits, str) else passage_html(bits))
@@ -36,7 +39,9 @@ def build_report(params: Params, eval_dir: Path, train_dir: Path, live_dir: Path
     bits_links = {path.name: relative_link(path, report_path) for path in bits_files}
     bits_links["page"] = relative_link(passage_path, report_path)
     unpinned = [book_id for book_id in titles if not data_metrics["per_book"][str(book_id)]["pinned"]]
-    return render_report(results, df, links, titles, params, unpinned, bits, bits_links), summary(df)
+    report = render_report(results, mixes, anchor, static, entries, links, titles, params, unpinned, bits,
+                           bits_links)
+    return report, summary(static, entries)
 
 
 def relative_link(path: Path, report_path: Path) -> str:

@@ -1,69 +1,74 @@
-"""Rank the models by test bpc, mark differences inside the confidence interval, and format the table."""
+"""Rank models (or any entries) by test bpc, mark differences inside the confidence interval, format tables."""
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from charlm.report.collect import ModelResult
 
 
 def ranking(results: list[ModelResult]) -> pd.DataFrame:
-    """One row per model, best (lowest) forward test bpc first, with rank and the gap to the next better model.
-
-    `significant` is False when the gap is inside the 95% intervals: either model's point estimate lies in
-    the other's interval. That is the conservative reading; every model is scored on the same text and
-    resampled with the same blocks, so the models' errors are correlated and a paired test would be sharper.
-    """
+    """One row per model, ranked by forward test bpc (add_ranks), with what the model tables show."""
     df = pd.DataFrame([{
         "model": r.name, "kind": r.kind, "type": r.description, "test_bpc": r.eval["test.bpc"],
         "ci_low": r.eval["test.bpc_ci_low"], "ci_high": r.eval["test.bpc_ci_high"], "val_bpc": r.eval["val.bpc"],
-        "test_ppl": r.eval["test.ppl"], "num_parameters": int(r.eval["num_parameters"]),
-        "train_tokens": r.train_tokens, "epochs": r.epochs, "train_flops": r.train_flops} for r in results])
-    df = df.sort_values(["test_bpc", "model"], kind="stable").reset_index(drop=True)
-    df.insert(0, "rank", np.arange(1, len(df) + 1))
-    better = df.shift(1)
-    df["gap"] = df["test_bpc"] - better["test_bpc"]
-    overlap = (df["test_bpc"] <= better["ci_high"]) | (better["test_bpc"] >= df["ci_low"])
-    df["significant"] = pd.Series(~overlap, dtype="boolean").mask(df["rank"] == 1)
-    return df
+        "oov_rate": r.eval["test.oov_rate"], "test_ppl": r.eval["test.ppl"],
+        "num_parameters": int(r.eval["num_parameters"]), "train_tokens": r.train_tokens, "epochs": r.epochs,
+        "train_flops": r.train_flops} for r in results])
+    return add_ranks(df, "model")
 
 
-def summary(df: pd.DataFrame) -> dict:
-    """metrics/summary.json: per-model rank and headline numbers, and the best of each kind.
+def add_ranks(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    """`df` best (lowest test_bpc) first, with `ranked`, `rank`, the `gap` to the row one better, `significant`.
 
-    Keys as in the eval and train metrics (docs/metrics.md). A DVC output, so no timings: the run's wall
-    time and speed are in metrics/runtime/ (not tracked).
+    Only rows with oov_rate 0 are ranked: an unknown token costs p(<unk>), not the bits of the characters it
+    stands for, so such a row has not paid for every character. They come last, with rank <NA>.
+    `significant` is False when the gap is inside the 95% intervals: either row's point estimate lies in
+    the other's interval. That is the conservative reading; every model is scored on the same text and
+    resampled with the same blocks, so the errors are correlated and a paired test would be sharper. A
+    row with no interval (a compressor's one total) counts as its point, so only the other's interval judges.
     """
-    models = {}
-    for row in df.itertuples():
-        models[row.model] = {"rank": int(row.rank), "test.bpc": row.test_bpc, "test.bpc_ci_low": row.ci_low,
-                             "test.bpc_ci_high": row.ci_high, "val.bpc": row.val_bpc, "test.ppl": row.test_ppl,
-                             "num_parameters": int(row.num_parameters), "train.tokens": int(row.train_tokens)}
-        if row.kind == "neural":
-            models[row.model]["train.flops"] = int(row.train_flops)
-    best = {f"{kind.replace('-', '')}.test.bpc": float(group["test_bpc"].min()) for kind, group in df.groupby("kind")}
-    return {"models": models, "best": best}
+    df = df.assign(ranked=df["oov_rate"] == 0)
+    df = df.sort_values(["ranked", "test_bpc", name], ascending=[False, True, True], kind="stable")
+    df = df.reset_index(drop=True)
+    num_ranked = int(df["ranked"].sum())
+    df.insert(0, "rank", pd.array([*range(1, num_ranked + 1), *[pd.NA] * (len(df) - num_ranked)], dtype="Int64"))
+    low, high = df["ci_low"].fillna(df["test_bpc"]), df["ci_high"].fillna(df["test_bpc"])
+    better = df["test_bpc"].shift(1)
+    first_or_unranked = (df["rank"] == 1).fillna(True).to_numpy(dtype=bool)
+    df["gap"] = (df["test_bpc"] - better).mask(first_or_unranked)
+    overlap = (df["test_bpc"] <= high.shift(1)) | (better >= low)
+    df["significant"] = pd.Series(~overlap, dtype="boolean").mask(first_or_unranked)
+    return df
 
 
 def display_table(df: pd.DataFrame) -> pd.DataFrame:
     """The ranking as strings, with the report's column headers."""
-    def gap(row) -> str:
-        if row["rank"] == 1:
-            return "best"
-        return f"+{row['gap']:.4f}" + ("" if row["significant"] else " (n.s.)")
     return pd.DataFrame({
         "rank": df["rank"].astype(str),
         "model": "`" + df["model"] + "`",
         "type": df["type"],
-        "test bpc [95% CI]": [f"**{b:.4f}** [{lo:.4f}, {hi:.4f}]"
-                              for b, lo, hi in zip(df.test_bpc, df.ci_low, df.ci_high)],
-        "vs. next better": df.apply(gap, axis=1),
+        "test bpc [95% CI]": [score(b, lo, hi) for b, lo, hi in zip(df.test_bpc, df.ci_low, df.ci_high)],
+        "vs. next better": df.apply(gap_text, axis=1),
         "val bpc": df["val_bpc"].map("{:.4f}".format),
         "test perplexity": df["test_ppl"].map("{:.3f}".format),
         "parameters¹": df["num_parameters"].map("{:,}".format),
         "training tokens²": df["train_tokens"].map(format_count),
         "epochs": df["epochs"].map("{:.2f}".format),
     })
+
+
+def score(test_bpc: float, ci_low: float, ci_high: float) -> str:
+    """'**1.6993** [1.6771, 1.7249]', or '**1.6660** (no CI⁴)' for an entry with no interval (a compressor)."""
+    if pd.isna(ci_low):
+        return f"**{test_bpc:.4f}** (no CI⁴)"
+    return f"**{test_bpc:.4f}** [{ci_low:.4f}, {ci_high:.4f}]"
+
+
+def gap_text(row) -> str:
+    """'best', '+0.0669', or '+0.0109 (n.s.)': a ranked row's gap to the one above it (add_ranks)."""
+    if row["rank"] == 1:
+        return "best"
+    return f"+{row['gap']:.4f}" + ("" if row["significant"] else " (n.s.)")
 
 
 def format_count(n: float) -> str:

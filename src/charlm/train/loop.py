@@ -78,7 +78,7 @@ class _Run:
     rows: slice                            # this rank's columns of every batch
     step_tokens: int                       # tokens per optimizer step, all ranks together: B × T
     total_tokens: int                      # the cosine horizon
-    amp: contextlib.AbstractContextManager  # bf16 autocast on CUDA, else nothing
+    amp: contextlib.AbstractContextManager  # bf16 autocast or nothing, per train.precision
 
 
 def _start(model: nn.Module, train_tokens: torch.Tensor, val_tokens: torch.Tensor, p: TrainParams,
@@ -102,7 +102,7 @@ def _start(model: nn.Module, train_tokens: torch.Tensor, val_tokens: torch.Tenso
     total = planned_tokens(p, tokens_per_epoch(train_tokens.numel(), p.batch_size, p.num_steps))
     run = _Run(model=model, step_loss=step_loss, optimizer=optimizer, generator=generator, streams=streams,
                val_tokens=val_tokens, p=p, dist=dist, device=device, rows=rows,
-               step_tokens=p.batch_size * p.num_steps, total_tokens=total, amp=autocast(device))
+               step_tokens=p.batch_size * p.num_steps, total_tokens=total, amp=autocast(model, p.precision))
     model.train()
     return run, pos
 

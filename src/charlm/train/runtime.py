@@ -11,6 +11,7 @@ import os
 import sys
 
 import torch
+from torch import nn
 
 from charlm.params import TrainParams
 from charlm.train.distributed import Dist
@@ -61,19 +62,33 @@ def reuse_freed_memory() -> bool:
     return bool(mallopt(_M_MMAP_THRESHOLD, _KEEP_BYTES) and mallopt(_M_TRIM_THRESHOLD, _KEEP_BYTES))
 
 
-def autocast(device: torch.device) -> contextlib.AbstractContextManager:
-    """bf16 autocast on CUDA (no loss scaling needed, unlike fp16) when its RNN kernels take bf16; else fp32."""
-    if device.type == "cuda" and _bf16_rnn_works(device):
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+def autocast(model: nn.Module, precision: str) -> contextlib.AbstractContextManager:
+    """The context `model`'s training forward runs in: bf16 autocast, or nothing (fp32), per train.precision.
+
+    bf16 needs no loss scaling (unlike fp16); weights, gradients and AdamW's state stay fp32 either way.
+    `auto` is bf16 on CUDA, where tensor cores run it several times faster, and fp32 on the CPU: without
+    AVX-512 BF16 or AMX, bf16 matmuls take a slow path (on the 2-core AVX2 VM a Transformer trained
+    14-25× slower) and round more. benchmarks/precision.py measures a CPU; run it before choosing bf16 there.
+    A recurrent model falls back to fp32, with a note, where the RNN kernels reject bf16: cuDNN before
+    9.13, oneDNN on AVX2-only CPUs.
+    Validation stays outside it, in fp32: val bpc is then the same measure as evaluate's under any precision.
+    """
+    device = next(model.parameters()).device
+    bf16 = precision == "bf16" or (precision == "auto" and device.type == "cuda")
+    recurrent = any(isinstance(m, nn.RNNBase) for m in model.modules())
+    if not bf16 or (recurrent and not _bf16_rnn_works(device)):
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16)
 
 
 @functools.cache
 def _bf16_rnn_works(device: torch.device) -> bool:
-    # cuDNN accepts bf16 RNN inputs only from 9.13; older stacks raise, and fp32 is the safe fallback.
+    """Whether an LSTM trains under bf16 autocast on `device`; prints the note when it does not."""
+    # fork_rng: building the probe LSTM draws its init from the global RNG, which seeds the run's dropout;
+    # the probe runs only on the first call, so without it two runs in one process would differ.
     try:
-        with torch.autocast("cuda", dtype=torch.bfloat16):
-            rnn = torch.nn.LSTM(4, 4, batch_first=True).to(device)
+        with torch.random.fork_rng(devices=[]), torch.autocast(device.type, dtype=torch.bfloat16):
+            rnn = nn.LSTM(4, 4, batch_first=True).to(device)
             rnn(torch.zeros(1, 2, 4, device=device))[0].float().sum().backward()
         return True
     except RuntimeError as e:

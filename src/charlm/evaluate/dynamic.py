@@ -1,0 +1,114 @@
+"""Dynamic evaluation (Krause et al. 2018): score a split in one stream, learning from each segment once it is scored.
+
+    inputs    t0 ....... t63 | t64 ...... t127 | t128 ...      one stream (batch 1), state carried, detached
+    segment   └── k = 0 ─────┘ └─── k = 1 ─────┘
+    per segment:  logits with the current weights -> record each token's nll (its score)
+                  -> mean nll of the segment, backward -> one update -> next segment
+
+A segment is scored by weights that have learned only from the segments before it, so no token is ever
+scored by a model that has trained on it: the number is as honest as static evaluation's, on the same
+tokens, and the model still adapts to names and phrasing that recur in a book. The one forward pass
+serves both the score and the gradient, because the update comes after it.
+
+Updates, with g the gradient of the segment's mean nll and w0 the trained weights:
+    sgd    w <- w - lr * g
+    rms    ms <- the mean of g² over every update so far;   w <- w - lr * g / (sqrt(ms) + EPS)
+    both   then w <- w + decay * (w0 - w)          (decay 0: no pull back)
+Krause et al. normalise by an RMS of gradients measured on training data; the plain running mean over
+the text already scored is its causal stand-in, needs no training data at evaluation time, and is
+deterministic (no schedule, no seed).
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from charlm.errors import CharlmError
+from charlm.params import DynamicEvalParams
+
+EPS = 1e-8   # keeps a parameter with a zero gradient so far from dividing by zero
+
+
+def dynamic_nll(lm: nn.Module, tokens: np.ndarray, params: DynamicEvalParams) -> np.ndarray:
+    """nll in nats of tokens[1:], each given all before it by weights that learned from the segments before
+    its own, (N-1,) float64. `lm` is one causal direction; it is copied (fp32, CPU), never changed."""
+    check_segment(lm, params.segment)
+    model = copy.deepcopy(lm).to("cpu", torch.float32).eval()   # eval: no dropout while adapting
+    x = torch.as_tensor(np.asarray(tokens, dtype=np.int64))
+    inputs, targets = x[:-1], x[1:]                                 # (N-1,) each
+    update = Update(model, params)
+    state, out = None, []
+    with _one_thread():
+        for start in range(0, len(inputs), params.segment):
+            stop = start + params.segment
+            logits, state = model(inputs[None, start:stop], state)     # (1, S, V)
+            nll = F.cross_entropy(logits[0].float(), targets[start:stop], reduction="none")   # (S,)
+            out.append(nll.detach())
+            update(nll.mean())
+            state = _detached(state)   # truncated back-propagation: a step never reaches older segments
+    nll = torch.cat(out).double() if out else torch.zeros(0, dtype=torch.float64)
+    if not torch.isfinite(nll).all():
+        first = int((~torch.isfinite(nll)).nonzero()[0])
+        raise CharlmError(f"evaluate.dynamic.lr: dynamic evaluation diverged (non-finite nll from token {first + 1}); "
+                          f"lower the lr ({params.lr})")
+    return nll.numpy()
+
+
+def check_segment(lm: nn.Module, segment: int) -> None:
+    """A CharlmError when a segment cannot be scored inside the model's attention window."""
+    # A Transformer reads windows of `context` tokens (models/transformer.py): a segment must be shorter,
+    # so that each update learns from text the model can read at once, with context before it.
+    context = getattr(lm, "context", None)
+    if context is not None and segment > context - 1:
+        raise CharlmError(f"evaluate.dynamic.segment: {segment} tokens do not fit the transformer's window of "
+                          f"{context} with context before them; use at most {context - 1}")
+
+
+class Update:
+    """One step of the sgd or rms rule on every weight of `model`, then the decay towards the trained ones."""
+
+    def __init__(self, model: nn.Module, params: DynamicEvalParams):
+        self.params = params
+        self.weights = list(model.parameters())   # tied weights appear once
+        self.trained = [w.detach().clone() for w in self.weights]
+        self.square_sum = [torch.zeros_like(w) for w in self.weights]   # rms: Σ g² over the updates so far
+        self.steps = 0
+
+    def __call__(self, loss: torch.Tensor) -> None:
+        grads = torch.autograd.grad(loss, self.weights, allow_unused=True)
+        self.steps += 1
+        lr, decay = self.params.lr, self.params.decay
+        with torch.no_grad():
+            for w, g, w0, square_sum in zip(self.weights, grads, self.trained, self.square_sum):
+                if g is not None:
+                    if self.params.optimizer == "rms":
+                        square_sum.add_(g * g)
+                        g = g / ((square_sum / self.steps).sqrt_() + EPS)
+                    w.add_(g, alpha=-lr)
+                if decay:
+                    w.lerp_(w0, decay)   # w + decay * (w0 - w)
+
+
+@contextlib.contextmanager
+def _one_thread():
+    """torch on one intra-op thread for the duration: a batch of one token row is too small to split, and
+    on a busy 2-core machine a second thread made each step 10x slower. One thread also gives the same
+    bits on any core count."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _detached(state):
+    """The carried state cut from the graph: a tensor (RNN/GRU, a Transformer's token history) or an LSTM's pair."""
+    if isinstance(state, tuple):
+        return tuple(s.detach() for s in state)
+    return state.detach()
