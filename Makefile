@@ -14,13 +14,14 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Optional: the zpaq program, for the compressor anchor (stage zpaq, docs/evaluation.md). apt-get installs it
-# when we are root or sudo needs no password; `apt-get update` runs only if the first try fails. Tried once per
+# when we are root or sudo needs no password; `apt-get update` runs only if the first try fails (each at most
+# 5 minutes, so a stuck package lock cannot hang setup). Tried once per
 # venv, and never fails setup: without zpaq the stage writes a `skipped` note and the pipeline still runs.
 $(ZPAQ_TRIED): $(STAMP)
 	@if ! command -v zpaq >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ]; then as=""; elif sudo -n true 2>/dev/null; then as="sudo -n"; else as=no; fi; \
 	  if [ "$$as" != no ]; then \
-	    apt="$$as env DEBIAN_FRONTEND=noninteractive apt-get -qq"; \
+	    apt="$$as timeout 300 env DEBIAN_FRONTEND=noninteractive apt-get -qq"; \
 	    $$apt install -y zpaq >/dev/null 2>&1 || { $$apt update >/dev/null 2>&1; $$apt install -y zpaq >/dev/null 2>&1; }; \
 	  fi; \
 	fi; \
