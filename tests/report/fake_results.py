@@ -115,6 +115,15 @@ def build(params, dirs, plots, report_path, passage, anchor=None, eval_dir=None)
                         anchor or dirs["anchor"])
 
 
+def build_fake_report(root):
+    """(params, dirs, report markdown, summary): the fakes written under `root` and the report built from them,
+    the shared start of the report tests' module fixtures."""
+    params = fake_params()
+    dirs = write_fake_results(root, params)
+    report, summary = build(params, dirs, dirs["plots"], root / "reports" / "report.md", dirs["passage"])
+    return params, dirs, report, summary
+
+
 def table_rows(report: str, heading: str, key: str = "model") -> tuple[list[str], dict[str, list[str]]]:
     """The header and the rows (by the `key` column, backticks off) of the first markdown table under `## heading`."""
     section = report.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]

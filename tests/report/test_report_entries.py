@@ -17,7 +17,7 @@ from charlm.io import read_json, write_json
 from charlm.report import sections
 from charlm.report.charts import efficiency
 from charlm.report.collect import collect_mixes, collect_results, read_anchor
-from fake_results import build, fake_params, table_rows, write_fake_results
+from fake_results import build, build_fake_report, table_rows
 
 KINDS = {"rnn": "comparison", "gru": "comparison", "lstm": "comparison", "deep_lstm": "comparison",
          "bilstm": "comparison", "transformer": "comparison", "tf": "comparison", "champion": "champion",
@@ -26,11 +26,7 @@ KINDS = {"rnn": "comparison", "gru": "comparison", "lstm": "comparison", "deep_l
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    root = tmp_path_factory.mktemp("entries")
-    params = fake_params()
-    dirs = write_fake_results(root, params)
-    report, summary = build(params, dirs, dirs["plots"], root / "reports" / "report.md", dirs["passage"])
-    return params, dirs, report, summary
+    return build_fake_report(tmp_path_factory.mktemp("entries"))
 
 
 def evals(dirs, params) -> dict[str, dict]:

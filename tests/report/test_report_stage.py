@@ -16,17 +16,13 @@ from charlm.report.charts import CHART_FILES
 from charlm.report.collect import collect_results
 from charlm.report.run import bits_analysis
 from charlm.stage import run_stage
-from fake_results import build, fake_params, table_rows, write_fake_results
+from fake_results import build, build_fake_report, table_rows
 from helpers import REPO
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    root = tmp_path_factory.mktemp("report")
-    params = fake_params()
-    dirs = write_fake_results(root, params)
-    report, summary = build(params, dirs, dirs["plots"], root / "reports" / "report.md", dirs["passage"])
-    return params, dirs, report, summary
+    return build_fake_report(tmp_path_factory.mktemp("report"))
 
 
 def test_charts_are_written_and_non_empty(built):
