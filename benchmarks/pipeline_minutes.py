@@ -21,6 +21,9 @@ import sys
 import time
 from pathlib import Path
 
+from charlm.kernels import cpu_flags
+from charlm.params import load_params
+
 REPO = Path(__file__).resolve().parents[1]
 STAGE_LINE = re.compile(r"^Running stage '([^']+)'")
 
@@ -68,12 +71,22 @@ def table(times: list[tuple[str, float]], total: float) -> str:
     return "\n".join(rows)
 
 
+def machine() -> str:
+    """The CPU, its widest vector set (the kernels torch may pick) and the params' runtime.kernels."""
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
+    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
+    flags = cpu_flags()
+    widest = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "neither AVX2 nor AVX-512"
+    kernels = load_params(REPO / "params.yaml").runtime.kernels
+    return f"machine: {model}, {os.cpu_count()} cores, {widest}; runtime.kernels: {kernels}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, help="also write the table here")
     parser.add_argument("repro_args", nargs="*", default=["-f"], help="arguments of dvc repro (default: -f)")
     args = parser.parse_args()
-    report = table(*timed_repro(args.repro_args))
+    report = machine() + "\n\n" + table(*timed_repro(args.repro_args))
     print(report)
     if args.out:
         args.out.write_text(f"$ python benchmarks/pipeline_minutes.py {' '.join(args.repro_args)}\n{report}\n")

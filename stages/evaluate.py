@@ -1,13 +1,11 @@
 """Stage evaluate@<model>: held-out bpc (val, test, per book, bootstrap CI), per-token nll and samples of one model."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
-from charlm.evaluate.run import evaluate_model
-from charlm.evaluate.scores import save_scores
 from charlm.io import atomic_write, write_json
-from charlm.params import load_params
-from charlm.stage import run_stage, stage_parser
+from charlm.stage import run_stage, stage_params, stage_parser
 
 
 def main(argv=None) -> None:
@@ -20,12 +18,20 @@ def main(argv=None) -> None:
     parser.add_argument("--metrics", type=Path, required=True, help="output metrics JSON")
     parser.add_argument("--samples", type=Path, required=True, help="output samples markdown")
     parser.add_argument("--scores", type=Path, required=True, help="output folder for {val,test}.npy per-token nll")
+    parser.add_argument("--runtime", type=Path, help="timings log (not a DVC output: it differs run to run)")
     args = parser.parse_args(argv)
-    params = load_params(args.params)
+    started = time.perf_counter()
+    params = stage_params(args.params)
+    # Only now numpy and torch: they fix their CPU kernels when imported (charlm.kernels).
+    from charlm.evaluate.run import evaluate_model, evaluation_runtime
+    from charlm.evaluate.scores import save_scores
+
     metrics, samples, nll = evaluate_model(args.name, args.model, args.data, args.interim, args.vocab, params)
     write_json(args.metrics, metrics)
     atomic_write(args.samples, samples)
     save_scores(args.scores, nll)
+    if args.runtime:
+        write_json(args.runtime, evaluation_runtime(time.perf_counter() - started, params.runtime.kernels))
 
 
 if __name__ == "__main__":

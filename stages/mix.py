@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from charlm.evaluate.scores import save_scores
 from charlm.io import write_json
-from charlm.mix.run import mix_model
-from charlm.params import load_params
-from charlm.stage import run_stage, stage_parser
+from charlm.stage import run_stage, stage_params, stage_parser
 
 
 def main(argv=None) -> None:
@@ -21,7 +18,11 @@ def main(argv=None) -> None:
     parser.add_argument("--metrics", type=Path, required=True, help="output metrics JSON")
     parser.add_argument("--out", type=Path, required=True, help="output folder for the mixture's {val,test}.npy")
     args = parser.parse_args(argv)
-    params = load_params(args.params)
+    params = stage_params(args.params)
+    # Only now numpy: it fixes its CPU kernels when imported (charlm.kernels).
+    from charlm.evaluate.scores import save_scores
+    from charlm.mix.run import mix_model
+
     metrics, nll = mix_model(args.name, params, args.scores, args.data, args.interim, args.vocab)
     write_json(args.metrics, metrics)
     save_scores(args.out, nll)

@@ -7,14 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from charlm.data.ids import load_ids
-from charlm.data.vocab import load_vocab
 from charlm.io import write_json
-from charlm.ngram.arpa import write_arpa
-from charlm.ngram.run import train_ngram
-from charlm.ngram.store import save_ngram_model
-from charlm.params import load_params
-from charlm.stage import run_stage, stage_parser
+from charlm.stage import run_stage, stage_params, stage_parser
 
 
 def main(argv=None) -> None:
@@ -28,7 +22,14 @@ def main(argv=None) -> None:
     parser.add_argument("--runtime", required=True, help="this run's fit time and speed (not a DVC output)")
     args = parser.parse_args(argv)
 
-    params = load_params(args.params)
+    params = stage_params(args.params)
+    # Only now numpy: it fixes its CPU kernels when imported (charlm.kernels).
+    from charlm.data.ids import load_ids
+    from charlm.data.vocab import load_vocab
+    from charlm.ngram.arpa import write_arpa
+    from charlm.ngram.run import train_ngram
+    from charlm.ngram.store import save_ngram_model
+
     vocab = load_vocab(args.vocab)
     train_ids, val_ids = (load_ids(Path(args.data) / f"{split}.npy", len(vocab)) for split in ("train", "val"))
     fitted = train_ngram(params, args.name, len(vocab), train_ids, val_ids)

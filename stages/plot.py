@@ -4,9 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from charlm.io import atomic_write, read_json, write_json
-from charlm.params import load_params
-from charlm.report.run import build_report
-from charlm.stage import run_stage, stage_parser
+from charlm.stage import run_stage, stage_params, stage_parser
 
 
 def main(argv=None) -> None:
@@ -24,7 +22,10 @@ def main(argv=None) -> None:
     parser.add_argument("--passage", type=Path, required=True, help="output HTML page of the coloured passages")
     parser.add_argument("--summary", type=Path, required=True, help="output metrics JSON")
     args = parser.parse_args(argv)
-    params = load_params(args.params)
+    params = stage_params(args.params)
+    # Only now numpy: it fixes its CPU kernels when imported (charlm.kernels).
+    from charlm.report.run import build_report
+
     report, summary = build_report(params, args.eval, args.train, args.live, args.samples, args.plots, args.report,
                                    read_json(args.data), args.scores, args.interim, args.passage, args.anchor)
     atomic_write(args.report, report)

@@ -7,14 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from charlm.data.ids import load_ids
-from charlm.data.vocab import load_vocab
 from charlm.io import write_json
-from charlm.models.checkpoint import save_checkpoint
-from charlm.params import load_params
-from charlm.stage import run_stage, stage_parser
-from charlm.train.distributed import session
-from charlm.train.run import fit, train_params
+from charlm.stage import run_stage, stage_params, stage_parser
 
 
 def main(argv=None) -> None:
@@ -29,7 +23,14 @@ def main(argv=None) -> None:
     parser.add_argument("--runtime", required=True, help="timings log (not a DVC output: it differs run to run)")
     args = parser.parse_args(argv)
 
-    params = load_params(args.params)
+    params = stage_params(args.params)
+    # Only now numpy and torch: they fix their CPU kernels when imported (charlm.kernels).
+    from charlm.data.ids import load_ids
+    from charlm.data.vocab import load_vocab
+    from charlm.models.checkpoint import save_checkpoint
+    from charlm.train.distributed import session
+    from charlm.train.run import fit, train_params
+
     vocab = load_vocab(args.vocab)
     train_ids, val_ids = (load_ids(Path(args.data) / f"{split}.npy", len(vocab)) for split in ("train", "val"))
     with session(train_params(params, args.name).device) as dist:

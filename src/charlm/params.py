@@ -327,6 +327,12 @@ class ZpaqParams(_Schema):
     method: int = Field(ge=1, le=5)   # zpaq -m1 .. -m5 (5: the strongest context mixing)
 
 
+# ------------------------------------------------------------------------------------- runtime
+class RuntimeParams(_Schema):
+    """How the stages that run a model use this machine; charlm.kernels says why portable is the default."""
+    kernels: Literal["portable", "native"]   # portable: AVX2 at most, the same bytes on every x86-64 machine
+
+
 # ----------------------------------------------------------------------------------------- root
 class Params(_Schema):
     data: DataParams
@@ -338,6 +344,7 @@ class Params(_Schema):
     evaluate: EvaluateParams
     mix: dict[str, MixParams]
     zpaq: ZpaqParams
+    runtime: RuntimeParams
 
     def _rules(self) -> None:
         _check(len(self.models) > 0, "models", "must define at least one model")

@@ -108,6 +108,8 @@ def test_default_and_tiny_params_validate():
      "mix.my-mix: model names may use only ASCII letters, digits and _"),
     (lambda r: r["zpaq"].update(method=6), "zpaq.method: must be in 1..5, got 6"),
     (lambda r: r.pop("zpaq"), "zpaq: missing key"),
+    (lambda r: r["runtime"].update(kernels="avx512"), "runtime.kernels: must be one of"),
+    (lambda r: r.pop("runtime"), "runtime: missing key"),
 ])
 def test_bad_params_name_the_dotted_key(raw, edit, message):
     bad = copy.deepcopy(raw)

@@ -138,8 +138,47 @@ def test_a_segment_must_fit_the_transformers_window():
 
 
 def test_divergence_names_the_learning_rate():
-    with pytest.raises(CharlmError, match=r"^evaluate\.dynamic\.lr: dynamic evaluation diverged"):
+    # lr 1e30 blows the LSTM up on any CPU: AVX2 kernels overflow to nan, AVX-512 ones saturate the gates
+    # to finite costs of ~1e30 nats. The rule (charlm.divergence, tested on both kinds of sequence) sees both.
+    with pytest.raises(CharlmError, match=r"^evaluate\.dynamic\.lr: dynamic evaluation diverged at token \d+ "
+                                          r"\(.*\); lower the lr \(1e\+30\)$"):
         dynamic_nll(lstm(), random_tokens(200), dynamic("sgd", lr=1e30, segment=4))
+
+
+class ScriptedLM(torch.nn.Module):
+    """Logits read from a table, position by position, so each token's nll is whatever the test wrote.
+    One weight takes part (times 0), so updates run; `calls` counts the segments scored (a class
+    attribute: dynamic_nll runs a copy of the model)."""
+    calls = 0
+
+    def __init__(self, nll: np.ndarray):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.ones(()))
+        # Target token 0 has logit 0, token 1 the gap that makes -log p(0) = log(1 + e^gap) the wanted nll.
+        with np.errstate(over="ignore", invalid="ignore"):
+            gap = np.where(nll > 30, nll, np.log(np.expm1(nll)))
+        self.table = torch.full((len(nll), VOCAB), -1e4)
+        self.table[:, 0], self.table[:, 1] = 0.0, torch.as_tensor(gap, dtype=torch.float32)
+        ScriptedLM.calls = 0
+
+    def forward(self, tokens, state=None):
+        start = 0 if state is None else int(state)
+        ScriptedLM.calls += 1
+        logits = self.table[start:start + tokens.shape[1]] + 0.0 * self.weight
+        return logits[None], torch.tensor(start + tokens.shape[1])
+
+
+@pytest.mark.parametrize("bad", [3.5e29, np.inf, np.nan])
+def test_divergence_stops_at_the_segment_where_it_happens(bad):
+    nll = np.full(200, 1.5)
+    nll[93] = bad                                  # scored token 94, in the segment of tokens 89..96
+    nll[150] = np.nan                              # never reached
+    tokens = np.zeros(201, dtype=np.int64)
+    healthy = dynamic_nll(ScriptedLM(np.full(200, 1.5)), tokens, dynamic("sgd", lr=0.1, segment=8))
+    assert np.allclose(healthy, 1.5) and ScriptedLM.calls == 25   # the script works, and is read whole
+    with pytest.raises(CharlmError, match=r"^evaluate\.dynamic\.lr: dynamic evaluation diverged at token 94 "):
+        dynamic_nll(ScriptedLM(nll), tokens, dynamic("sgd", lr=0.1, segment=8))
+    assert ScriptedLM.calls == 12                  # segments 1..12: it stopped at the one with token 94
 
 
 def test_a_bilstm_adapts_its_forward_lm_only():

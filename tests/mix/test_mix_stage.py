@@ -94,7 +94,7 @@ def test_weights_come_from_val_only(tmp_path):
     load_mix_stage().main(argv(tmp_path))
     before = json.loads((tmp_path / f"metrics/eval/{NAME}.json").read_text())
     test = np.load(tmp_path / "data/scores/kn4/test.npy")
-    save_scores(tmp_path / "data/scores/kn4", {"test": test + 5})
+    save_scores(tmp_path / "data/scores/kn4", {"test": test + 1})
     load_mix_stage().main(argv(tmp_path))
     after = json.loads((tmp_path / f"metrics/eval/{NAME}.json").read_text())
     assert {k: v for k, v in after.items() if k.startswith(("weight.", "val."))} == \
@@ -126,6 +126,22 @@ def test_missing_member_file_is_one_line_naming_it(tmp_path, capsys, missing, me
     assert exit_info.value.code == 1 and len(err.strip().splitlines()) == 1
     assert re.search(message, err), err
     assert not (tmp_path / "metrics").exists() and not (tmp_path / "data/mix").exists()
+
+
+@pytest.mark.parametrize("bad", [3.6e30, np.nan])
+def test_a_member_whose_scores_diverged_is_one_line_not_a_zero_weight(tmp_path, capsys, bad):
+    # Scores written before the divergence checks (a run cache, a remote) could be finite and huge; EM would
+    # give such a member weight 0 and the mixture would quietly go on without it.
+    scores = write_member_scores(tmp_path)
+    val = scores["champion.dynamic"]["val"].copy()
+    val[40:] = bad
+    save_scores(tmp_path / "data/scores/champion", {"dynamic.val": val})
+    with pytest.raises(SystemExit):
+        run_stage(load_mix_stage().main, argv(tmp_path))
+    err = capsys.readouterr().err
+    assert re.fullmatch(r"error: .*data/scores/champion/dynamic\.val\.npy: member 'champion\.dynamic' diverged at "
+                        r"token 41 \(nll .*\); run `dvc repro -f evaluate@champion` again\n", err), err
+    assert not (tmp_path / "metrics").exists()
 
 
 def test_unknown_mixture_is_one_line(tmp_path, capsys):

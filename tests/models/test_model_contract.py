@@ -31,6 +31,7 @@ def test_forward_contract_and_initial_loss_near_ln_vocab(params):
     for lm, _ in model.directions():
         out, _ = lm(tokens)
         assert out.shape == (8, 30, VOCAB)
+        assert lm.vocab_size == VOCAB   # ln V is the yardstick the training loop's divergence check uses
 
 
 @pytest.mark.parametrize("params", PARAMS, ids=IDS)

@@ -59,7 +59,8 @@ def test_stage_writes_model_arpa_and_metrics(tmp_path):
     assert 1 < metrics["val.bpc"] < math.log2(len(vocab))
     runtime = json.loads((tmp_path / "runtime" / "ngram-kn4.json").read_text())
     # The neural runtime log's keys (less its per-evaluation curve), so one table lines every model up.
-    assert set(runtime) == {"wall_time_s", "tokens_per_s", "world_size", "device"} and runtime["wall_time_s"] >= 0
+    assert set(runtime) == {"wall_time_s", "tokens_per_s", "world_size", "device", "kernels"} and runtime["wall_time_s"] >= 0
+    assert runtime["kernels"] == "portable"
 
     lm = load_lm(tmp_path / "ngram-kn4.npz", vocab)
     val = np.load(tmp_path / "data" / "val.npy")

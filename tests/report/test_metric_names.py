@@ -12,6 +12,7 @@ import pytest
 
 from charlm.data.corpus import preprocess_books
 from charlm.data.vocab import count_tokens, vocab_metrics
+from charlm.evaluate.run import evaluation_runtime
 from charlm.evaluate.zpaq import SKIPPED, anchor_metrics, anchor_runtime
 from charlm.io import read_json
 from charlm.mix.run import mix_model
@@ -110,7 +111,8 @@ def written(tmp_path_factory) -> dict[str, list[dict]]:
         "metrics/train/ngram-<model>.json": [fitted.metrics for fitted in ngrams],
         "metrics/summary.json": [summary(ranking(results), entry_table(results, collect_mixes(params, dirs["eval"]),
                                                                        read_anchor(dirs["anchor"])))],
-        "metrics/runtime/<model>.json": [runtime_log(pos, Dist()) for pos in positions]
+        "metrics/runtime/<model>.json": [runtime_log(pos, Dist(), "portable") for pos in positions]
+                                        + [evaluation_runtime(12.3, "portable")]
                                         + [fitted.runtime for fitted in ngrams]
                                         + [anchor_runtime(3.0, {"train": 1.0, "val": 1.1, "test": 1.2})],
         "metrics/anchor/zpaq.json": [SKIPPED, anchor_metrics({"train": 900, "val": 1000, "test": 990},

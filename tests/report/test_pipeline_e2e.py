@@ -113,9 +113,10 @@ def test_editing_prefixes_reruns_no_training(repo):
     assert repo.stale_stages() == set()
 
 
-def test_editing_dynamic_evaluation_or_a_mixture_reruns_only_what_reads_it(repo):
+def test_editing_dynamic_evaluation_a_mixture_or_the_kernels_reruns_only_what_reads_it(repo):
     """evaluate.dynamic is a param of the neural models' evaluate@ stages and of the report, not of
-    evaluate_ngram@ (it never scores an n-gram) nor of training; mix.<name> only of mix@<name> and the report."""
+    evaluate_ngram@ (it never scores an n-gram) nor of training; mix.<name> only of mix@<name> and the report;
+    runtime.kernels of every stage that computes with floats."""
     original = repo.params
     name = next(iter(original["mix"]))
     try:
@@ -124,6 +125,13 @@ def test_editing_dynamic_evaluation_or_a_mixture_reruns_only_what_reads_it(repo)
         repo.set_params(original)
         repo.edit_params(**{f"mix.{name}.cache_order": original["mix"][name]["cache_order"] + 1})
         assert repo.stale_stages() == {f"mix@{name}", "plot"}
+        repo.set_params(original)
+        # The CPU kernels are a param of every stage that computes with floats (numpy or torch), and of no
+        # stage that only moves text and integers.
+        repo.edit_params(**{"runtime.kernels": "native"})
+        stale = repo.stale_stages()
+        assert {s.split("@")[0] for s in stale} == {"train", "evaluate", "ngram", "evaluate_ngram", "mix", "plot"}
+        assert {f"train@{m}" for m in original["models"]} | {f"ngram@{m}" for m in original["ngram"]} <= stale
     finally:
         repo.set_params(original)
     assert repo.stale_stages() == set()
@@ -138,9 +146,9 @@ def test_editing_one_model_reruns_and_changes_only_that_model(repo):
 
     diff = json.loads(repo.dvc("metrics", "diff", "--json").stdout)
     changed = {path: set(keys) for path, keys in diff.get("diff", diff).items() if keys}
-    # metrics/runtime/gru.json is the retrained model's measured speed (shown, never tracked by DVC).
+    # metrics/runtime/{gru,evaluate-gru}.json: measured times of the rerun (shown, never tracked by DVC).
     assert set(changed) <= {"metrics/eval/gru.json", "metrics/train/gru.json", "metrics/summary.json",
-                            "metrics/runtime/gru.json"}
+                            "metrics/runtime/gru.json", "metrics/runtime/evaluate-gru.json"}
     assert "test.bpc" in changed["metrics/eval/gru.json"]
     # The summary may re-rank others, but no other model's numbers change (gru is in no mixture).
     assert all(k.startswith(("models.gru.", "entries.gru.", "best.")) or k.endswith(".rank")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 
 import numpy as np
 import pytest
@@ -96,6 +97,23 @@ def test_bad_input_is_one_clear_line(tmp_path, data, train, message):
         stage.main(_argv(tmp_path, data, params))
     assert "\n" not in str(err.value)
     assert not (tmp_path / "out" / "m.pt").exists()
+
+
+@pytest.mark.parametrize("train, model, key", [
+    ({"optimizer": "sgd", "lr": 1e4, "clip_norm": 0.0}, {}, "train.lr"),
+    ({"optimizer": "sgd", "clip_norm": 0.0}, {"train": {"lr": 1e4}}, "models.gru.train.lr"),
+])
+def test_a_diverged_run_names_the_lr_that_set_it(tmp_path, data, train, model, key):
+    # SGD at lr 1e4 without clipping blows up on any CPU, as inf/nan or as finite costs far above ln V:
+    # the loop's check reads both the same way (charlm.divergence).
+    params = tiny_params(tmp_path / "p.yaml", train={**train, "max_tokens": 4000, "eval_every_tokens": 1000},
+                         gru=model)
+    with pytest.raises(CharlmError, match=rf"^{re.escape(key)}: training diverged by token 1,\d{{3}}: "
+                                          r"(mean train loss|val nll) (nan nats|inf nats|.* nats, more than 2 × ln \d+ = [\d.]+, the cost of a "
+                                          r"uniform guess); "
+                                          r"lower the lr \(it was [\d.e+]+ there\)$") as err:
+        stage.main(_argv(tmp_path, data, params))
+    assert "\n" not in str(err.value) and not (tmp_path / "out" / "m.pt").exists()
 
 
 def test_unknown_model_name_and_out_of_vocab_ids(tmp_path, data):

@@ -28,6 +28,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from charlm.divergence import WINDOW, diverged_at
 from charlm.errors import CharlmError
 from charlm.params import DynamicEvalParams
 
@@ -48,15 +49,24 @@ def dynamic_nll(lm: nn.Module, tokens: np.ndarray, params: DynamicEvalParams) ->
             stop = start + params.segment
             logits, state = model(inputs[None, start:stop], state)     # (1, S, V)
             nll = F.cross_entropy(logits[0].float(), targets[start:stop], reduction="none")   # (S,)
-            out.append(nll.detach())
+            out.append(nll.detach().double().numpy())
+            _stop_if_diverged(out, start, logits.shape[-1], params)   # before learning from a blown-up segment
             update(nll.mean())
             state = _detached(state)   # truncated back-propagation: a step never reaches older segments
-    nll = torch.cat(out).double() if out else torch.zeros(0, dtype=torch.float64)
-    if not torch.isfinite(nll).all():
-        first = int((~torch.isfinite(nll)).nonzero()[0])
-        raise CharlmError(f"evaluate.dynamic.lr: dynamic evaluation diverged (non-finite nll from token {first + 1}); "
-                          f"lower the lr ({params.lr})")
-    return nll.numpy()
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.float64)
+
+
+def _stop_if_diverged(out: list[np.ndarray], start: int, vocab_size: int, params: DynamicEvalParams) -> None:
+    """The one-line evaluate.dynamic.lr error as soon as the newest segment (out[-1], from scored token
+    `start`) shows that the adapted weights have blown up (charlm.divergence)."""
+    # Windows that end before this segment were checked with the segments before it: only those that end
+    # inside it are new, and they reach back at most WINDOW - 1 tokens, into these earlier segments.
+    earlier = -(-(WINDOW - 1) // params.segment)
+    recent = np.concatenate(out[-1 - earlier:])
+    # + 1: nll[i] is the cost of token i + 1, the first token is never scored
+    problem = diverged_at(recent, vocab_size, first_token=start - (len(recent) - len(out[-1])) + 1)
+    if problem:
+        raise CharlmError(f"evaluate.dynamic.lr: dynamic evaluation {problem}; lower the lr ({params.lr})")
 
 
 def check_segment(lm: nn.Module, segment: int) -> None:

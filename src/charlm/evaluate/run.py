@@ -10,6 +10,7 @@ from charlm.errors import CharlmError
 from charlm.evaluate.metrics import evaluate_lm
 from charlm.evaluate.samples import generate_samples, samples_markdown
 from charlm.evaluate.splits import load_eval_split
+from charlm.kernels import kernels_in_use
 from charlm.lm import load_lm
 from charlm.model_names import model_section
 from charlm.params import Params
@@ -29,3 +30,9 @@ def evaluate_model(name: str, model_path: Path, data_dir: Path, interim_dir: Pat
     splits = [load_eval_split(split, data_dir, interim_dir, vocab) for split in ("val", "test")]
     metrics, nll = evaluate_lm(lm, splits, params.evaluate, len(vocab), dynamic=name in params.evaluate.dynamic.models)
     return metrics, samples_markdown(name, generate_samples(lm, vocab, params.evaluate), params.evaluate), nll
+
+
+def evaluation_runtime(seconds: float, kernels: str) -> dict:
+    """metrics/runtime/evaluate-<name>.json: how long scoring and sampling took, on which CPU kernels (`kernels`
+    is runtime.kernels). Never a DVC output, since it differs run to run."""
+    return {"wall_time_s": round(seconds, 1), **kernels_in_use(kernels)}

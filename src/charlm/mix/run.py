@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from charlm.data.vocab import load_vocab
+from charlm.divergence import diverged_at
 from charlm.errors import CharlmError
 from charlm.evaluate.summary import rounded, split_metrics
 from charlm.evaluate.scores import load_scores
@@ -25,19 +26,27 @@ from charlm.params import MixParams, Params
 CACHE = "cache"   # the cache component's name in weight.<component>
 
 
-def member_nll(scores_dir: Path, member: str, split: EvalSplit, params: Params) -> np.ndarray:
+def member_nll(scores_dir: Path, member: str, split: EvalSplit, params: Params, vocab_size: int) -> np.ndarray:
     """(N-1,) nll in nats of one member ("<model>" or "<model>.dynamic") on `split`, from data/scores."""
     model, _, mode = member.partition(".")
     stage = f"{'evaluate_ngram' if model in params.ngram else 'evaluate'}@{model}"
     # "dynamic.val" reads <model>/dynamic.val.npy, the file dynamic evaluation writes beside val.npy (scores.py).
     file_split = f"{mode}.{split.name}" if mode else split.name
-    return load_scores(scores_dir / model, file_split, len(split.tokens), stage)
+    nll = load_scores(scores_dir / model, file_split, len(split.tokens), stage)
+    # Dynamic scores can predate the check that now stops a blown-up adaptation (a run cache, a remote), and
+    # EM would quietly weight such a member to 0. Static scores cannot blow up after training passed its own
+    # check; a merely bad static model (a tiny add-ε, say) is a fair member, so the rule is not for them.
+    problem = diverged_at(nll, vocab_size, first_token=1) if mode == "dynamic" else None
+    if problem:
+        raise CharlmError(f"{scores_dir / model / file_split}.npy: member {member!r} {problem}; "
+                          f"run `dvc repro -f {stage}` again")
+    return nll
 
 
 def component_nll(mix: MixParams, split: EvalSplit, scores_dir: Path, params: Params, vocab_size: int
                   ) -> dict[str, np.ndarray]:
     """{component: (N-1,) float64 nll} of every member, then the cache when mix.cache_order > 0."""
-    out = {m: member_nll(scores_dir, m, split, params).astype(np.float64) for m in mix.members}
+    out = {m: member_nll(scores_dir, m, split, params, vocab_size).astype(np.float64) for m in mix.members}
     if mix.cache_order > 0:
         out[CACHE] = cache_nll(split.tokens, mix.cache_order, vocab_size)
     return out

@@ -48,5 +48,5 @@ def train_ngram(params: Params, name: str, vocab_size: int, train_ids: np.ndarra
     # scoring val, tokens/s counts fitting only. Counting runs in NumPy, on the CPU, in one process.
     runtime = {"wall_time_s": round(wall_seconds, 3),
                "tokens_per_s": round(len(train_ids) / max(fit_seconds, 1e-9)),
-               "world_size": 1, "device": "cpu"}
+               "world_size": 1, "device": "cpu", "kernels": params.runtime.kernels}
     return FittedNgram(model, metrics, runtime)

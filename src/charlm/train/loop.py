@@ -22,6 +22,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.parallel import DistributedDataParallel
 
+from charlm.divergence import Diverged, describe_mean, mean_diverged
 from charlm.errors import CharlmError
 from charlm.models.checkpoint import cpu_state
 from charlm.models.scoring import direction_tokens
@@ -79,6 +80,7 @@ class _Run:
     step_tokens: int                       # tokens per optimizer step, all ranks together: B × T
     total_tokens: int                      # the cosine horizon
     amp: contextlib.AbstractContextManager  # bf16 autocast or nothing, per train.precision
+    vocab_size: int                        # what a uniform guess costs, ln V, is the yardstick for divergence
 
 
 def _start(model: nn.Module, train_tokens: torch.Tensor, val_tokens: torch.Tensor, p: TrainParams,
@@ -102,7 +104,8 @@ def _start(model: nn.Module, train_tokens: torch.Tensor, val_tokens: torch.Tenso
     total = planned_tokens(p, tokens_per_epoch(train_tokens.numel(), p.batch_size, p.num_steps))
     run = _Run(model=model, step_loss=step_loss, optimizer=optimizer, generator=generator, streams=streams,
                val_tokens=val_tokens, p=p, dist=dist, device=device, rows=rows,
-               step_tokens=p.batch_size * p.num_steps, total_tokens=total, amp=autocast(model, p.precision))
+               step_tokens=p.batch_size * p.num_steps, total_tokens=total, amp=autocast(model, p.precision),
+               vocab_size=model.directions()[0][0].vocab_size)
     model.train()
     return run, pos
 
@@ -161,11 +164,13 @@ def _evaluate(run: _Run, pos: Position, meter: _Meter, lr: float, carry: list, *
               epoch_end: bool) -> dict:
     """Validate, append the history row (best weights, stopping decision) and make `pos` resumable here."""
     train_loss, train_s = meter.close(run.dist)
+    _stop_if_diverged("mean train loss", train_loss, pos.tokens, lr, run.vocab_size)   # before a val pass
     pos.train_s += train_s
     if epoch_end:   # the next epoch carries no state, and draws its layout where this one's draws left off
         pos.epoch, pos.batch, pos.epoch_rng = pos.epoch + 1, 0, run.generator.get_state()
     row = {"step": pos.step, "tokens": pos.tokens, "epoch": pos.epoch, "lr": lr,
            "train_loss_nats": train_loss, **validate(run.model, run.val_tokens, run.p.batch_size, run.dist)}
+    _stop_if_diverged("val nll", row["val_nats"], pos.tokens, lr, run.vocab_size)
     run.model.train()
     pos.elapsed_s += meter.lap()
     row.update(tokens_per_s=meter.steps * run.step_tokens / max(train_s, 1e-9), train_s=pos.train_s,
@@ -173,6 +178,14 @@ def _evaluate(run: _Run, pos: Position, meter: _Meter, lr: float, carry: list, *
     _record(pos, row, run.model, run.p, budget, epoch_end)
     pos.carry = None if epoch_end else [_detach(s) for s in carry]
     return row
+
+
+def _stop_if_diverged(what: str, nats: float, tokens: int, lr: float, vocab_size: int) -> None:
+    """Diverged (the caller names the lr key) when a mean loss says the weights blew up (charlm.divergence).
+    Train loss and val score are both reduced over ranks, so every rank of a DDP job stops here alike."""
+    if mean_diverged(nats, vocab_size):
+        raise Diverged(f"training diverged by token {tokens:,}: {what} {describe_mean(nats, vocab_size)}; "
+                       f"lower the lr (it was {lr:.3g} there)")
 
 
 def _hand_snapshot(run: _Run, pos: Position, row: dict, on_eval: Callable[[dict, dict], None]) -> None:

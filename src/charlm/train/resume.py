@@ -15,6 +15,7 @@ import charlm.models
 import charlm.train
 from charlm.errors import CharlmError
 from charlm.io import dumps_json
+from charlm.kernels import cpu_kernels
 from charlm.models.checkpoint import load_checkpoint, save_checkpoint
 from charlm.params import ModelParams, TrainParams
 
@@ -26,12 +27,13 @@ def run_fingerprint(model_params: ModelParams, train_params: TrainParams, vocab_
     """sha256 over the resolved params, the world size, the vocab, the token arrays and the models/train code.
 
     The world size is in it because a snapshot holds one carry and RNG state per process; the launcher
-    is not, since it is only the command prefix (python, or torchrun with the same world size).
+    is not, since it is only the command prefix (python, or torchrun with the same world size). The CPU
+    kernels are (charlm.kernels): a run killed on AVX-512 kernels and resumed on AVX2 ones is neither run.
     """
     train = train_params.model_dump(exclude={"launcher"})
     h = hashlib.sha256()
     h.update(dumps_json({"model": model_params.model_dump(), "train": train, "world_size": world_size,
-                         "vocab": vocab_fingerprint}).encode())
+                         "vocab": vocab_fingerprint, "kernels": cpu_kernels()}).encode())
     for name in sorted(splits):
         h.update(name.encode())
         h.update(np.ascontiguousarray(splits[name]).tobytes())

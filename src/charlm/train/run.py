@@ -7,6 +7,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from charlm.divergence import Diverged
+from charlm.errors import CharlmError
+from charlm.kernels import kernels_in_use
 from charlm.model_names import model_section
 from charlm.models import build_model, num_parameters
 from charlm.models.checkpoint import model_payload
@@ -68,12 +71,20 @@ def fit(params: Params, name: str, vocab, train_ids: np.ndarray, val_ids: np.nda
     try:
         pos = train(model, torch.from_numpy(train_ids.astype(np.int64)), torch.from_numpy(val_ids.astype(np.int64)),
                     p, resume=snapshot, on_eval=on_eval, on_step=on_step, dist=dist)
+    except Diverged as e:
+        raise CharlmError(f"{lr_key(params, name)}: {e}") from None
     finally:
         if reporter is not None:
             reporter.close()
     model.load_state_dict(pos.best_model)
     return Fitted(model_payload(model, model_params, len(vocab), vocab.fingerprint, dict(pos.best)),
-                  train_metrics(pos, num_parameters(model), epoch_tokens), runtime_log(pos, dist))
+                  train_metrics(pos, num_parameters(model), epoch_tokens),
+                  runtime_log(pos, dist, params.runtime.kernels))
+
+
+def lr_key(params: Params, name: str) -> str:
+    """The dotted key that sets model `name`'s learning rate: its own override, else the shared one."""
+    return f"models.{name}.train.lr" if "lr" in params.models[name].train else "train.lr"
 
 
 def train_metrics(pos: Position, parameters: int, epoch_tokens: int) -> dict:
@@ -110,8 +121,9 @@ def best_val_scores(best: dict) -> dict:
     return {**by_direction, **{f"mean.{k}": v for k, v in selected.items()}}
 
 
-def runtime_log(pos: Position, dist: Dist) -> dict:
-    """metrics/runtime/<name>.json: how long the run took, where. Never a DVC output, since it differs run to run.
+def runtime_log(pos: Position, dist: Dist, kernels: str) -> dict:
+    """metrics/runtime/<name>.json: how long the run took, where, on which CPU kernels (`kernels` is
+    runtime.kernels). Never a DVC output, since it differs run to run.
 
     tokens_per_s counts training time only (no validation or checkpointing), over all processes together;
     the curve has one point per evaluation, with cumulative training and wall-clock seconds.
@@ -121,6 +133,7 @@ def runtime_log(pos: Position, dist: Dist) -> dict:
         "tokens_per_s": round(pos.tokens / max(pos.train_s, 1e-9)),
         "world_size": dist.world_size,
         "device": str(dist.device),
+        **kernels_in_use(kernels),
         "curve": [{"tokens": r["tokens"], "train_s": round(r["train_s"], 3), "elapsed_s": round(r["elapsed_s"], 3)}
                   for r in pos.history],
     }

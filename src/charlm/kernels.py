@@ -1,0 +1,85 @@
+"""Which CPU kernels the numeric libraries run (`runtime.kernels`): `portable` caps them at AVX2, so machines
+of one kind with and without AVX-512 write the same bytes, and `native` runs the fastest the CPU has.
+
+Machines of one cloud kind differ: some have AVX-512 (with BF16), some only AVX2. Left to themselves,
+torch and numpy pick the widest kernels each machine has, and those round differently (another order of
+additions, other log and exp approximations). The same params and data then train other weights (the
+champion: 1.7596 against 1.7645 val bpc) and write other n-gram tables, so a dvc.lock written on one
+machine is not reproduced on the other. Capping every library at AVX2 reproduced the lock of an AVX2
+machine on an AVX-512 one, byte for byte (both AMD EPYC; MKL may take other paths on another vendor's
+CPU). It costs the LSTM about 16% there and nothing on AVX2 machines.
+
+Each library reads its cap once per process, when it is loaded:
+
+    ATEN_CPU_CAPABILITY       torch's own vectorised ops (elementwise, reductions, softmax, embedding)
+    ONEDNN_MAX_CPU_ISA        oneDNN in torch (the RNN, GRU and LSTM cells, many matmuls)
+    MKL_ENABLE_INSTRUCTIONS   MKL's BLAS in torch (the other matmuls)
+    NPY_ENABLE_CPU_FEATURES   numpy's dispatched loops (log, exp, sums: the n-gram tables, EM, bootstrap)
+    OPENBLAS_CORETYPE         numpy's BLAS (dot products: EM)
+
+So a stage must choose before it imports numpy or torch: the stages that compute with floats call
+charlm.stage.stage_params first and import their numeric code after it.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import warnings
+from pathlib import Path
+
+# What every x86-64 CPU with AVX2 has: numpy's feature names up to AVX2, and OpenBLAS's AVX2 kernels.
+AVX2_FEATURES = "SSE,SSE2,SSE3,SSSE3,SSE41,POPCNT,SSE42,AVX,F16C,FMA3,AVX2"
+PORTABLE_ENV = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2",
+                "NPY_ENABLE_CPU_FEATURES": AVX2_FEATURES, "OPENBLAS_CORETYPE": "Haswell"}
+
+
+def use_kernels(choice: str) -> None:
+    """Set the environment numpy and torch read for `choice` ("portable" | "native"); call before either is
+    imported.
+
+    Where the CPU lacks AVX2, or it cannot be told (not x86-64 Linux: macOS, Windows, Arm), portable leaves
+    the libraries' choice alone: forcing AVX2 there could crash, and no narrower set matches AVX2 machines.
+    """
+    if choice == "native" or not has_avx2():
+        return
+    loaded = sorted({"numpy", "torch"} & sys.modules.keys())
+    if loaded and any(os.environ.get(k) != v for k, v in PORTABLE_ENV.items()):
+        # Only in-process callers (tests, notebooks) get here; a stage script is its own process.
+        warnings.warn(f"runtime.kernels: portable could not apply, {' and '.join(loaded)} "
+                      f"{'was' if len(loaded) == 1 else 'were'} imported before the stage chose its kernels",
+                      stacklevel=2)
+        return
+    os.environ.update(PORTABLE_ENV)
+
+
+def kernels_in_use(choice: str) -> dict:
+    """{"kernels": the choice, "cpu_capability": ATen's kernels in this process (AVX2, AVX512, ...)}, for a
+    runtime log. The other libraries follow the caps in PORTABLE_ENV but report nothing back."""
+    import torch   # only once the stage has chosen: this import fixes the choice
+
+    return {"kernels": choice, "cpu_capability": torch.backends.cpu.get_cpu_capability()}
+
+
+def cpu_kernels() -> dict:
+    """What decides this process's CPU kernels: ATen's choice and the three caps as set (None: no cap)."""
+    import torch
+
+    return {"cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            **{name: os.environ.get(name) for name in sorted(PORTABLE_ENV)}}
+
+
+def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str]:
+    """The CPU's feature flags (avx2, avx512f, ...) on x86-64 Linux; empty elsewhere or when unreadable."""
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return set()
+    try:
+        text = cpuinfo.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return set()
+    return next((set(line.split(":", 1)[-1].split()) for line in text.splitlines() if line.startswith("flags")), set())
+
+
+def has_avx2(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """Whether this is an x86-64 CPU that reports AVX2 (read from /proc/cpuinfo: Linux only)."""
+    return "avx2" in cpu_flags(cpuinfo)
