@@ -1,10 +1,12 @@
 """`charlm generate`: continue a prefix with any trained model (neural .pt or n-gram .npz).
 `charlm profile <name>`: the `-S` overrides of profiles/<name>.yaml, validated, for `dvc exp run`.
 `charlm books <folder>`: a folder of .txt files as `data.source` and `data.books` (docs/data.md).
+`charlm diff <rev>`: every entry's bpc here against a git revision or DVC experiment, paired 95% intervals.
 
     charlm generate --model models/lstm.pt --vocab data/processed/vocab.json --prefix "it was a dark" --length 200
     charlm generate ... --temperature 0.8 --top-k 5 --seed 1      # seeded sampling (the default mode)
     charlm generate ... --greedy                                   # the notebook's argmax decoding
+    charlm diff main --models lstm,champion.dynamic --per-book     # a real gain, or noise?
 
 A prefix token outside the vocabulary is an error naming it (models are trained on cleaned text:
 lowercase a-z and spaces by default), never a silent <unk>. An empty prefix starts from a space.
@@ -19,7 +21,9 @@ from charlm.data.folder import books_yaml, folder_overrides
 from charlm.data.vocab import load_vocab
 from charlm.errors import CharlmError
 from charlm.lm import load_lm
+from charlm.params import load_params
 from charlm.profiles import override_args, profile_args, shell_words
+from charlm.revdiff import diff_report
 from charlm.stage import run_stage
 
 
@@ -69,6 +73,14 @@ def _parser() -> argparse.ArgumentParser:
     books.add_argument("folder", help="one book per file: <id>.txt, e.g. my_letters.txt")
     books.add_argument("--yaml", action="store_true", help="print the block to paste under data: in params.yaml")
     books.add_argument("--params", default="params.yaml", help="the params file the books must fit")
+    diff = commands.add_parser("diff", help="each entry's bpc here against a git revision or DVC experiment, "
+                                            "with the difference's paired 95%% interval",
+                               description="charlm diff main --per-book")
+    diff.add_argument("rev", help="a git revision (main, HEAD~1, a tag) or a DVC experiment's name")
+    diff.add_argument("--models", help="comma-separated entries, e.g. lstm,kn8,champion.dynamic (default: all)")
+    diff.add_argument("--per-book", action="store_true", help="also one row per book")
+    diff.add_argument("--split", choices=("test", "val"), default="test")
+    diff.add_argument("--params", default="params.yaml", help="where evaluate.bootstrap_* and the seed come from")
     return parser
 
 
@@ -80,6 +92,10 @@ def _main(argv: Sequence[str] | None) -> None:
     if args.command == "books":
         overrides = folder_overrides(args.folder, args.params)
         print(books_yaml(overrides) if args.yaml else shell_words(override_args(overrides)))
+        return
+    if args.command == "diff":
+        models = [m.strip() for m in args.models.split(",")] if args.models else None
+        print(diff_report(args.rev, Path.cwd(), args.split, load_params(args.params).evaluate, models, args.per_book))
         return
     if args.greedy and (args.temperature is not None or args.top_k is not None):
         raise CharlmError("--greedy: takes no --temperature or --top-k (those configure sampling)")
