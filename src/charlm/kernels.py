@@ -14,7 +14,7 @@ Each library reads its cap once per process, when it is loaded:
     ATEN_CPU_CAPABILITY       torch's own vectorised ops (elementwise, reductions, softmax, embedding)
     ONEDNN_MAX_CPU_ISA        oneDNN in torch (the RNN, GRU and LSTM cells, many matmuls)
     MKL_ENABLE_INSTRUCTIONS   MKL's BLAS in torch (the other matmuls)
-    NPY_ENABLE_CPU_FEATURES   numpy's dispatched loops (log, exp, sums: the n-gram tables, EM, bootstrap)
+    NPY_ENABLE_CPU_FEATURES   numpy's dispatched loops (log, exp: the n-gram tables, EM, the bootstrap)
     OPENBLAS_CORETYPE         numpy's BLAS (dot products: EM)
 
 So a stage must choose before it imports numpy or torch: the stages that compute with floats call
@@ -28,20 +28,24 @@ import sys
 import warnings
 from pathlib import Path
 
-# What every x86-64 CPU with AVX2 has: numpy's feature names up to AVX2, and OpenBLAS's AVX2 kernels.
-AVX2_FEATURES = "SSE,SSE2,SSE3,SSSE3,SSE41,POPCNT,SSE42,AVX,F16C,FMA3,AVX2"
+# numpy (2.4 on, pyproject.toml) names its dispatch levels by the x86-64 microarchitecture levels: X86_V3 is
+# AVX2 with FMA, F16C and BMI, above its X86_V2 baseline; X86_V4 and the AVX512_* groups are what it leaves
+# out. OpenBLAS's Haswell kernels need the same level.
 PORTABLE_ENV = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2",
-                "NPY_ENABLE_CPU_FEATURES": AVX2_FEATURES, "OPENBLAS_CORETYPE": "Haswell"}
+                "NPY_ENABLE_CPU_FEATURES": "X86_V3", "OPENBLAS_CORETYPE": "Haswell"}
+# What a CPU must report (Linux /proc/cpuinfo names) for all of those: x86-64-v3. abm is LZCNT.
+X86_V3_FLAGS = frozenset({"avx", "avx2", "fma", "f16c", "bmi1", "bmi2", "movbe", "abm"})
 
 
 def use_kernels(choice: str) -> None:
     """Set the environment numpy and torch read for `choice` ("portable" | "native"); call before either is
     imported.
 
-    Where the CPU lacks AVX2, or it cannot be told (not x86-64 Linux: macOS, Windows, Arm), portable leaves
-    the libraries' choice alone: forcing AVX2 there could crash, and no narrower set matches AVX2 machines.
+    Where the CPU is not x86-64-v3 (AVX2 and its companions), or that cannot be told (not x86-64 Linux:
+    macOS, Windows, Arm), portable leaves the libraries' choice alone: numpy refuses to start with a level
+    the CPU lacks, forced AVX2 kernels could crash torch, and no narrower set matches the AVX2 machines.
     """
-    if choice == "native" or not has_avx2():
+    if choice == "native" or not is_x86_64_v3():
         return
     loaded = sorted({"numpy", "torch"} & sys.modules.keys())
     if loaded and any(os.environ.get(k) != v for k, v in PORTABLE_ENV.items()):
@@ -62,7 +66,7 @@ def kernels_in_use(choice: str) -> dict:
 
 
 def cpu_kernels() -> dict:
-    """What decides this process's CPU kernels: ATen's choice and the three caps as set (None: no cap)."""
+    """What decides this process's CPU kernels: ATen's choice and each cap of PORTABLE_ENV as set (None: none)."""
     import torch
 
     return {"cpu_capability": torch.backends.cpu.get_cpu_capability(),
@@ -80,6 +84,6 @@ def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str]:
     return next((set(line.split(":", 1)[-1].split()) for line in text.splitlines() if line.startswith("flags")), set())
 
 
-def has_avx2(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
-    """Whether this is an x86-64 CPU that reports AVX2 (read from /proc/cpuinfo: Linux only)."""
-    return "avx2" in cpu_flags(cpuinfo)
+def is_x86_64_v3(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """Whether this is an x86-64 CPU with every x86-64-v3 feature, AVX2 among them (Linux only)."""
+    return X86_V3_FLAGS <= cpu_flags(cpuinfo)

@@ -49,7 +49,7 @@ class Side:
         try:
             with self.fs.open(path, "rb") as f:
                 return f.read()
-        except (FileNotFoundError, *_dvc_errors()):
+        except (OSError, *_dvc_errors()):   # OSError: FileNotFoundError, a remote refusing access
             return None
 
     def listdir(self, path: str) -> list[str] | None:
@@ -62,7 +62,7 @@ class Side:
             return sorted(Path(p).name for p in self.fs.ls(path, detail=False))
         except FileNotFoundError:
             return []
-        except _dvc_errors():
+        except (OSError, *_dvc_errors()):
             return None
 
 
@@ -76,15 +76,19 @@ def _dvc_errors() -> tuple[type[Exception], ...]:
 
 def _git_rev(root: Path, rev: str) -> str:
     """`rev` as git knows it: its commit, or the ref of the DVC experiment so named (`dvc exp show`)."""
+    from dvc.exceptions import DvcException
     from dvc.repo import Repo
     from dvc.repo.experiments.utils import resolve_name
     from scmrepo.exceptions import RevError
 
-    with Repo(str(root)) as repo:
-        try:
-            return repo.scm.resolve_rev(rev)
-        except RevError:
-            ref = resolve_name(repo.scm, rev).get(rev)
+    try:
+        with Repo(str(root)) as repo:
+            try:
+                return repo.scm.resolve_rev(rev)
+            except RevError:
+                ref = resolve_name(repo.scm, rev).get(rev)
+    except DvcException as e:   # not a DVC repo; an experiment name that two baselines share
+        raise CharlmError(f"{rev}: {e}") from None
     if ref is None:
         raise CharlmError(f"{rev}: neither a git revision nor a DVC experiment of {root} (see `git branch`, "
                           f"`dvc exp show`)")
@@ -93,20 +97,25 @@ def _git_rev(root: Path, rev: str) -> str:
 
 def diff_report(rev: str, root: Path, split: str, params: EvaluateParams, entries: list[str] | None = None,
                 per_book: bool = False) -> str:
-    """`charlm diff`'s output: the table of every entry here against `rev`."""
+    """`charlm diff`'s output: the table of every entry here against `rev`; `root` is any folder of the repo."""
+    from dvc.repo import Repo
+
+    root = Path(Repo.find_root(str(root)))
     here, there = Side(root), Side(root, rev)
     return render(diff_entries(here, there, split, params, entries, per_book), here, there, split, params)
 
 
-def score_paths(side: Side, split: str) -> dict[str, str]:
-    """{entry: path of its per-token nll on `split`} for every scores file on this side."""
+def score_paths(side: Side, split: str, names_elsewhere: set[str] = frozenset()) -> dict[str, str]:
+    """{entry: path of its per-token nll on `split`} for every scores file on this side. A folder DVC cannot
+    list (not fetched) gets the paths its entries would have, for `<name>` and for any `<name>.dynamic` in
+    `names_elsewhere`, so that reading them says "not fetched" rather than "no scores"."""
     paths = {}
     for folder in SCORE_FOLDERS:
         for name in side.listdir(folder) or []:
             files = side.listdir(f"{folder}/{name}")
-            if files is None:   # not fetched: reading its scores says so
-                paths[name] = f"{folder}/{name}/{split}.npy"
-            for file in files or []:
+            if files is None:
+                files = [f"{split}.npy"] + ([f"dynamic.{split}.npy"] if f"{name}.dynamic" in names_elsewhere else [])
+            for file in files:
                 if file == f"{split}.npy":
                     paths[name] = f"{folder}/{name}/{file}"
                 elif file == f"dynamic.{split}.npy":
@@ -150,7 +159,8 @@ class Row:
 def diff_entries(here: Side, there: Side, split: str, params: EvaluateParams, entries: list[str] | None,
                  per_book: bool) -> list[Row]:
     """One Row per entry present on either side (and per book with `per_book`), in entry order."""
-    paths_here, paths_there = score_paths(here, split), score_paths(there, split)
+    paths_here = score_paths(here, split)
+    paths_there = score_paths(there, split, set(paths_here))
     names = sorted(set(paths_here) | set(paths_there))
     if entries:
         unknown = [e for e in entries if e not in names]
@@ -166,7 +176,7 @@ def diff_entries(here: Side, there: Side, split: str, params: EvaluateParams, en
     rows = []
     for name in names:
         if name not in paths_there or name not in paths_here:
-            rows.append(_one_sided(name, here, there, paths_here, paths_there, text))
+            rows.append(_one_sided(name, here, there, paths_here, paths_there, text if same_text else None))
         elif not same_text:
             rows.append(Row(name, None, None, None, None, text_problem))
         else:
@@ -174,11 +184,11 @@ def diff_entries(here: Side, there: Side, split: str, params: EvaluateParams, en
     return rows
 
 
-def _one_sided(name: str, here: Side, there: Side, paths_here: dict, paths_there: dict, text: Text) -> Row:
-    """The Row of an entry only one side has scores of, with its bpc there where they score this text."""
+def _one_sided(name: str, here: Side, there: Side, paths_here: dict, paths_there: dict, text: Text | None) -> Row:
+    """The Row of an entry only one side has scores of, with its bpc there when both sides share the text."""
     bpc = {}
     for side, paths in ((here, paths_here), (there, paths_there)):
-        nll = _scores(side, paths[name], text) if name in paths else None
+        nll = _scores(side, paths[name], text) if name in paths and text is not None else None
         bpc[side.name] = _bpc_of(nll, text.widths) if isinstance(nll, np.ndarray) else None
     return Row(name, None, bpc[here.name], bpc[there.name], None,
                f"no scores in {(there if name in paths_here else here).name}")
@@ -196,8 +206,8 @@ def _scores(side: Side, path: str, text: Text) -> np.ndarray | str:
 
 
 def _not_fetched(what: str, side: Side) -> str:
-    return (f"{what} at {side.name} is not in the DVC cache (`dvc fetch --all-branches`, `dvc exp pull` for an "
-            f"experiment, or `dvc pull` in a checkout of it)")
+    return (f"{what} at {side.name} is neither in the DVC cache nor on the remote (fetch it: `dvc fetch "
+            f"--all-branches`, `dvc exp pull` for an experiment, or `dvc pull` in a checkout of it)")
 
 
 def _paired_rows(name: str, here: Side, there: Side, path_here: str, path_there: str, text: Text,
@@ -211,7 +221,7 @@ def _paired_rows(name: str, here: Side, there: Side, path_here: str, path_there:
     if per_book and not np.array_equal(nll_here, nll_there):   # identical as a whole: identical in every book
         spans |= text.books
     return [_row(name, book, nll_here[a:b], nll_there[a:b], text.widths[a:b], text.starts[a:b], params)
-            for book, (a, b) in spans.items()]
+            for book, (a, b) in spans.items() if b > a]
 
 
 def _row(name: str, book: str | None, nll_here: np.ndarray, nll_there: np.ndarray, widths: np.ndarray,
@@ -238,8 +248,8 @@ def render(rows: list[Row], here: Side, there: Side, split: str, params: Evaluat
             f"samples, 95% interval; n.s. = the interval holds 0")
     table = [("entry", there.name, here.name, "Δ bpc", "95% interval of Δ", "p", ""), *map(_cells, rows)]
     # A row without a number (4 cells) ends in its note, which takes no part in the columns after the bpc.
-    widths = [max(len(row[i]) for row in table if i < len(row) and (i < 3 or len(row) > 4)) for i in range(7)]
-    return "\n".join([head, ""] + ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in table])
+    columns = [max(len(row[i]) for row in table if i < len(row) and (i < 3 or len(row) > 4)) for i in range(7)]
+    return "\n".join([head, ""] + ["  ".join(c.ljust(w) for c, w in zip(row, columns)).rstrip() for row in table])
 
 
 def _cells(row: Row) -> tuple[str, ...]:

@@ -66,15 +66,21 @@ def test_a_changed_entry_gets_its_interval_and_the_rest_say_why_not(sides, param
     assert rows["gru"].note == "no scores in work" and rows["gru"].paired is None
 
 
-def test_per_book_rows_add_up_to_the_whole(sides, params):
+def test_per_book_rows_split_the_scores_where_the_books_split_the_text(sides, params):
     here, there = sides
+    # A gap of 0.1 nats on every token of book 7 and 0.4 on every token of book 9: a row that took one
+    # token from the wrong book would be off by 0.3 / ~2,000 tokens, far more than the tolerance.
+    books = json.loads((here.root / "data/interim/books.json").read_text())["test"]
+    scored_chars = np.arange(1, test_tokens(here.root))       # nll[i] is the cost of token (character) i + 1
+    gap = np.where(scored_chars < books[1]["start"], 0.1, 0.4)
+    base = np.load(there.root / "data/scores/lstm/test.npy").astype(np.float64)
+    save_scores(here.root / "data/scores/lstm", {"test": (base - gap).astype(np.float32)})
     rows = diff_entries(here, there, "test", params, ["lstm"], per_book=True)
     assert [(r.entry, r.book) for r in rows] == [("lstm", None), ("lstm", "7"), ("lstm", "9")]
-    books = json.loads((here.root / "data/interim/books.json").read_text())["test"]
-    chars = [b["end"] - b["start"] + (i < len(books) - 1) for i, b in enumerate(books)]   # + the joining space
-    chars[0] -= 1                                                                          # token 0 is unscored
-    whole = sum(r.paired.diff * c for r, c in zip(rows[1:], chars)) / sum(chars)
-    assert whole == pytest.approx(rows[0].paired.diff)
+    whole, book7, book9 = (r.paired.diff for r in rows)
+    assert book7 == pytest.approx(-0.1 / math.log(2), abs=1e-6)
+    assert book9 == pytest.approx(-0.4 / math.log(2), abs=1e-6)
+    assert whole == pytest.approx(-gap.mean() / math.log(2), abs=1e-6)
 
 
 def test_another_test_text_or_an_unknown_entry_is_one_clear_line(sides, params):
@@ -131,7 +137,11 @@ class Unfetched(Side):
 def test_scores_or_a_text_dvc_cannot_fetch_are_a_line_that_says_how_to_fetch(sides, params):
     here, there = sides
     (row,) = diff_entries(here, Unfetched(there, "data/scores/lstm"), "test", params, ["lstm"], per_book=False)
-    assert row.paired is None and row.note.startswith("data/scores/lstm/test.npy at main is not in the DVC cache "
-                                                      "(`dvc fetch --all-branches`")
+    assert row.paired is None and row.note.startswith("data/scores/lstm/test.npy at main is neither in the DVC "
+                                                      "cache nor on the remote (fetch it: `dvc fetch --all-branches`")
+    # A folder DVC cannot list may hold dynamic scores too: they are "not fetched" as well, not "missing".
+    (row,) = diff_entries(here, Unfetched(there, "data/scores/champion"), "test", params, ["champion.dynamic"],
+                          per_book=False)
+    assert row.note.startswith("data/scores/champion/dynamic.test.npy at main is neither in the DVC cache")
     (row,) = diff_entries(here, Unfetched(there, "data/interim"), "test", params, ["lstm"], per_book=False)
-    assert row.note.startswith("the test text at main is not in the DVC cache")
+    assert row.note.startswith("the test text at main is neither in the DVC cache nor on the remote")

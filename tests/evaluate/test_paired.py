@@ -60,6 +60,16 @@ def test_a_gap_that_overlap_calls_significant_is_not_when_the_models_err_indepen
     assert not result.significant and result.p_value > 0.05
 
 
+def test_the_p_value_agrees_with_the_interval():
+    # Both come from the same replicates: p < 0.05 exactly when the 95% interval leaves out 0 (up to how
+    # np.quantile interpolates between the two replicates around each 2.5% point).
+    shared = passages(seed=11, spread=0.3)
+    for gap, seed in ((0.0, 1), (0.002, 2), (0.004, 3), (0.006, 4), (0.01, 5), (0.03, 6)):
+        b = shared + noise(100 + seed, 0.3) + gap
+        result = paired_bootstrap(shared + noise(200 + seed, 0.3), b, WIDTHS, POS, BLOCK, SAMPLES, seed=seed)
+        assert result.significant == (result.p_value < 0.05), (gap, result)
+
+
 def test_the_interval_covers_the_true_difference_at_about_95_percent():
     # 200 texts, each with its own hard passages and noise, and a true per-character gap of 0.02 nats.
     truth = -0.02 / math.log(2)
@@ -79,7 +89,7 @@ def test_identical_scores_differ_by_exactly_zero_and_mismatched_texts_are_refuse
     a = passages(seed=9, spread=0.2)
     result = paired_bootstrap(a, a.copy(), WIDTHS, POS, BLOCK, SAMPLES, seed=0)
     assert (result.diff, result.low, result.high, result.significant) == (0.0, 0.0, 0.0, False)
-    assert result.p_value == 1.0 and result.blocks == N // BLOCK
+    assert result.p_value == 1.0 and result.blocks == N // BLOCK and result.samples == SAMPLES
     with pytest.raises(CharlmError, match=r"are not scores of the same text"):
         paired_bootstrap(a, a[:-1], WIDTHS, POS, BLOCK, SAMPLES, seed=0)
     with pytest.raises(CharlmError, match=r"^evaluate\.bootstrap_block: 20000 characters leaves 1 block"):

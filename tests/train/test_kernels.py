@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from charlm import kernels
-from charlm.kernels import PORTABLE_ENV, cpu_flags, has_avx2, use_kernels
+from charlm.kernels import PORTABLE_ENV, cpu_flags, is_x86_64_v3, use_kernels
 from helpers import REPO, tool_env
 from trainkit import run_stage, stage_command, tiny_corpus, tiny_params
 
@@ -21,8 +21,9 @@ FLOAT_STAGES = ("train", "evaluate", "ngram", "mix", "plot")
 
 
 def _python(code: str) -> str:
-    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=tool_env(), capture_output=True, text=True,
-                          timeout=120)
+    # -W error::ImportWarning: numpy only warns, and then ignores the whole cap, when a name in it is wrong.
+    proc = subprocess.run([sys.executable, "-W", "error::ImportWarning", "-c", code], cwd=REPO, env=tool_env(),
+                          capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.strip()
 
@@ -47,7 +48,7 @@ def params_with(tmp_path, choice: str, **train) -> "Path":
     return params
 
 
-@pytest.mark.skipif(not has_avx2(), reason="portable kernels are AVX2 ones: this CPU has none")
+@pytest.mark.skipif(not is_x86_64_v3(), reason="portable kernels are x86-64-v3 (AVX2) ones: this CPU has none")
 def test_the_choice_reaches_torch_in_the_train_stage_process(tmp_path):
     # On an AVX2-only machine native is AVX2 too, so only an AVX-512 machine can see the two differ.
     data, _ = tiny_corpus(tmp_path / "data")
@@ -66,7 +67,7 @@ LOG_DIGEST = ("import hashlib, numpy as np\n"
               "print(hashlib.md5(np.log(x).tobytes()).hexdigest())")
 
 
-@pytest.mark.skipif(not has_avx2(), reason="portable kernels are AVX2 ones: this CPU has none")
+@pytest.mark.skipif(not is_x86_64_v3(), reason="portable kernels are x86-64-v3 (AVX2) ones: this CPU has none")
 def test_the_choice_reaches_numpy_in_a_stage_process(tmp_path):
     # numpy's log has an AVX-512 loop that rounds otherwise: what made the n-gram tables differ.
     digests = {choice: _python(f"from charlm.stage import stage_params\n"
@@ -81,7 +82,7 @@ def test_the_choice_reaches_numpy_in_a_stage_process(tmp_path):
 
 @pytest.fixture
 def no_caps(monkeypatch):
-    """The three variables unset for the test and restored after it (setenv first, so that monkeypatch
+    """The caps unset for the test and restored after it (setenv first, so that monkeypatch
     records them: deleting an unset variable records nothing, and a later set would leak)."""
     for key in PORTABLE_ENV:
         monkeypatch.setenv(key, "unset-by-the-test")
@@ -91,7 +92,7 @@ def no_caps(monkeypatch):
 
 def test_portable_sets_every_librarys_cap_and_native_sets_nothing(no_caps):
     monkeypatch = no_caps
-    monkeypatch.setattr(kernels, "has_avx2", lambda: True)
+    monkeypatch.setattr(kernels, "is_x86_64_v3", lambda: True)
     monkeypatch.delitem(sys.modules, "torch")          # as in a fresh stage process (restored afterwards)
     monkeypatch.delitem(sys.modules, "numpy")
     use_kernels("native")
@@ -101,29 +102,34 @@ def test_portable_sets_every_librarys_cap_and_native_sets_nothing(no_caps):
 
 
 def test_portable_after_torch_is_imported_warns_and_changes_nothing(no_caps):
-    no_caps.setattr(kernels, "has_avx2", lambda: True)
+    no_caps.setattr(kernels, "is_x86_64_v3", lambda: True)
     with pytest.warns(UserWarning, match="^runtime.kernels: portable could not apply, numpy and torch were imported"):
         use_kernels("portable")
     assert not PORTABLE_ENV.keys() & os.environ.keys()
 
 
 def test_portable_is_left_alone_where_avx2_is_missing(no_caps):
-    no_caps.setattr(kernels, "has_avx2", lambda: False)
+    no_caps.setattr(kernels, "is_x86_64_v3", lambda: False)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         use_kernels("portable")      # forcing AVX2 kernels on such a CPU would crash torch
     assert not PORTABLE_ENV.keys() & os.environ.keys()
 
 
+V3 = "fpu sse4_2 avx avx2 fma f16c bmi1 bmi2 movbe abm"
+
+
 @pytest.mark.parametrize("machine, flags, expected", [
-    ("x86_64", "fpu sse4_2 avx avx2 fma avx512f", True),
+    ("x86_64", f"{V3} avx512f avx512_bf16", True),
+    ("x86_64", V3, True),
+    ("x86_64", V3.replace(" f16c", ""), False),      # AVX2 without F16C: numpy would refuse X86_V3
     ("x86_64", "fpu sse4_2 avx fma", False),
-    ("aarch64", "fp asimd avx2", False),
+    ("aarch64", f"fp asimd {V3}", False),
 ])
-def test_has_avx2_reads_the_flags_line(tmp_path, monkeypatch, machine, flags, expected):
+def test_x86_64_v3_is_read_from_the_flags_line(tmp_path, monkeypatch, machine, flags, expected):
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text(f"processor\t: 0\nmodel name\t: Some CPU with avx2 in its name\nflags\t\t: {flags}\n")
     monkeypatch.setattr(kernels.platform, "machine", lambda: machine)
-    assert has_avx2(cpuinfo) is expected
-    assert has_avx2(tmp_path / "missing") is False
+    assert is_x86_64_v3(cpuinfo) is expected
+    assert is_x86_64_v3(tmp_path / "missing") is False
     assert ("avx512f" in cpu_flags(cpuinfo)) is (machine == "x86_64" and "avx512f" in flags)

@@ -31,17 +31,23 @@ def block_sums(nll: np.ndarray, widths: np.ndarray, char_pos: np.ndarray, block_
 def block_bootstrap_bpc(nll: np.ndarray, widths: np.ndarray, char_pos: np.ndarray, block_chars: int,
                         samples: int, seed: int, level: float = 0.95) -> tuple[float, float]:
     """(low, high) percentile interval for bpc = Σnll / ln 2 / Σwidths, resampling contiguous character blocks."""
-    nats, chars = block_sums(nll, widths, char_pos, block_chars)
+    replicates = resampled_ratios(*block_sums(nll, widths, char_pos, block_chars), block_chars, samples, seed)
+    alpha = (1 - level) / 2
+    low, high = np.quantile(replicates, [alpha, 1 - alpha]) / math.log(2)
+    return float(low), float(high)
+
+
+def resampled_ratios(nats: np.ndarray, chars: np.ndarray, block_chars: int, samples: int, seed: int
+                     ) -> np.ndarray:
+    """(samples,) nats per character of `samples` draws of the blocks (block_sums' output) with replacement."""
     k = len(nats)
     if k < 2:
         raise CharlmError(f"evaluate.bootstrap_block: {block_chars} characters leaves {k} block in "
-                          f"{int(widths.sum())} scored characters; a confidence interval needs at least 2")
+                          f"{int(chars.sum())} scored characters; a bootstrap needs at least 2")
     rng = np.random.default_rng(seed)
-    stats = np.empty(samples)
+    replicates = np.empty(samples)
     chunk = max(1, _MAX_CELLS // k)
     for lo in range(0, samples, chunk):
         draws = rng.integers(0, k, size=(min(chunk, samples - lo), k))   # (replicates, blocks)
-        stats[lo:lo + len(draws)] = nats[draws].sum(axis=1) / chars[draws].sum(axis=1)
-    alpha = (1 - level) / 2
-    low, high = np.quantile(stats, [alpha, 1 - alpha]) / math.log(2)
-    return float(low), float(high)
+        replicates[lo:lo + len(draws)] = nats[draws].sum(axis=1) / chars[draws].sum(axis=1)
+    return replicates

@@ -4,7 +4,7 @@
     model b     nll_b(t)  ┘  d(t) = nll_a(t) − nll_b(t)
     blocks      |── block_chars ──|── block_chars ──| …    whole blocks resampled with replacement
     replicate   Δ* = Σ d / ln 2 / Σ characters over the drawn blocks
-    interval    the percentiles of Δ*;  p-value: how often Δ* − Δ lands at least |Δ| from 0
+    interval    the percentiles of Δ*;  p-value: twice the share of Δ* on the far side of 0
 
 Why paired: hard passages are hard for every model, so two models' bpc move together from one block to
 the next. Their separate intervals carry that shared variance; the difference does not. The rule
@@ -21,11 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from charlm.evaluate.bootstrap import block_sums
+from charlm.evaluate.bootstrap import block_sums, resampled_ratios
 from charlm.errors import CharlmError
-
-_MAX_CELLS = 1 << 22   # resample in chunks of at most this many block draws, so memory stays small
-
 
 @dataclass(frozen=True)
 class PairedDiff:
@@ -33,7 +30,7 @@ class PairedDiff:
     diff: float
     low: float
     high: float
-    p_value: float       # two-sided, for "no difference"; at least 1 / (samples + 1)
+    p_value: float       # two-sided, for "no difference": at least 2 / (samples + 1), at most 1
     blocks: int
     samples: int
 
@@ -52,19 +49,11 @@ def paired_bootstrap(nll_a: np.ndarray, nll_b: np.ndarray, widths: np.ndarray, c
         raise CharlmError(f"paired bootstrap: scores of {nll_a.shape} and {nll_b.shape} tokens for a text of "
                           f"{np.shape(widths)} are not scores of the same text")
     nats, chars = block_sums(nll_a - nll_b, widths, char_pos, block_chars)
-    k = len(nats)
-    if k < 2:
-        raise CharlmError(f"evaluate.bootstrap_block: {block_chars} characters leaves {k} block in "
-                          f"{int(np.sum(widths))} scored characters; a paired test needs at least 2")
-    diff = nats.sum() / chars.sum() / math.log(2)
-    rng = np.random.default_rng(seed)
-    replicates = np.empty(samples)
-    chunk = max(1, _MAX_CELLS // k)
-    for lo in range(0, samples, chunk):
-        draws = rng.integers(0, k, size=(min(chunk, samples - lo), k))   # (replicates, blocks)
-        replicates[lo:lo + len(draws)] = nats[draws].sum(axis=1) / chars[draws].sum(axis=1) / math.log(2)
+    replicates = resampled_ratios(nats, chars, block_chars, samples, seed)     # nats per character
     alpha = (1 - level) / 2
-    low, high = np.quantile(replicates, [alpha, 1 - alpha])
-    # Shifted to 0, the replicates show how far chance alone moves Δ.
-    extreme = np.count_nonzero(np.abs(replicates - diff) >= abs(diff))
-    return PairedDiff(float(diff), float(low), float(high), float((extreme + 1) / (samples + 1)), k, samples)
+    low, high = np.quantile(replicates, [alpha, 1 - alpha]) / math.log(2)
+    # From the same replicates as the interval, so "p < 0.05" and "the interval excludes 0" agree.
+    tail = min(np.count_nonzero(replicates <= 0), np.count_nonzero(replicates >= 0))
+    p_value = min(1.0, 2 * (tail + 1) / (samples + 1))
+    return PairedDiff(float(nats.sum() / chars.sum() / math.log(2)), float(low), float(high), p_value, len(nats),
+                      samples)
