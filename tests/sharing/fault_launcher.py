@@ -73,6 +73,11 @@ def _half_write_resume(n: int) -> None:
 
 def main() -> None:
     fault, script, *args = sys.argv[1:]
+    # The hooks import torch, which fixes its CPU kernels then: choose them first, as the stage itself does
+    # (charlm.kernels), or the run would train on other kernels than an unhooked one and never resume it.
+    from charlm.stage import stage_params
+
+    stage_params(args[args.index("--params") + 1] if "--params" in args else "params.yaml")
     if fault == "after-first-step":
         _after_first_step()
     elif fault.startswith("half-write-resume:"):
