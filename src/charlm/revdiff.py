@@ -186,11 +186,11 @@ def diff_entries(here: Side, there: Side, split: str, params: EvaluateParams, en
 
 def _one_sided(name: str, here: Side, there: Side, paths_here: dict, paths_there: dict, text: Text | None) -> Row:
     """The Row of an entry only one side has scores of, with its bpc there when both sides share the text."""
-    bpc = {}
-    for side, paths in ((here, paths_here), (there, paths_there)):
+    def bpc(side: Side, paths: dict) -> float | None:
         nll = _scores(side, paths[name], text) if name in paths and text is not None else None
-        bpc[side.name] = _bpc_of(nll, text.widths) if isinstance(nll, np.ndarray) else None
-    return Row(name, None, bpc[here.name], bpc[there.name], None,
+        return _bpc_of(nll, text.widths) if isinstance(nll, np.ndarray) else None
+
+    return Row(name, None, bpc(here, paths_here), bpc(there, paths_there), None,
                f"no scores in {(there if name in paths_here else here).name}")
 
 
