@@ -1,6 +1,6 @@
 """Minutes per stage of a whole `dvc repro -f`, and each training stage's tokens/s: the README's table.
 
-    python benchmarks/pipeline_minutes.py                    # dvc repro -f here (every stage reruns)
+    python benchmarks/pipeline_minutes.py -- -f              # dvc repro -f here (every stage reruns)
     python benchmarks/pipeline_minutes.py --out benchmarks/results/pipeline_minutes.txt
 
 It runs `dvc repro -f` in this workspace, stamps each "Running stage '<name>'" line as DVC prints it, and
@@ -50,10 +50,15 @@ def timed_repro(args: list[str]) -> tuple[list[tuple[str, float]], float]:
 
 
 def tokens_per_s(stage: str) -> str:
-    """The stage's own measured tokens/s (train@, ngram@), or an empty cell."""
+    """The stage's own measured tokens/s (train@, train_seed@, ngram@), or an empty cell."""
     name = stage.split("@", 1)[1] if "@" in stage else stage
-    log = REPO / "metrics" / "runtime" / (f"ngram-{name}.json" if stage.startswith("ngram@") else f"{name}.json")
-    if stage.startswith(("train@", "ngram@")) and log.is_file():
+    runtime = REPO / "metrics" / "runtime"
+    if stage.startswith("train_seed@"):      # train_seed@<model>-<seed> logs to seeds/<model>-s<seed>.json
+        model, _, seed = name.rpartition("-")
+        log = runtime / "seeds" / f"{model}-s{seed}.json"
+    else:
+        log = runtime / (f"ngram-{name}.json" if stage.startswith("ngram@") else f"{name}.json")
+    if stage.startswith(("train@", "train_seed@", "ngram@")) and log.is_file():
         return f"{json.loads(log.read_text())['tokens_per_s']:,}"
     return ""
 

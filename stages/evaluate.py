@@ -16,7 +16,8 @@ def main(argv=None) -> None:
     parser.add_argument("--vocab", type=Path, required=True)
     parser.add_argument("--interim", type=Path, required=True, help="folder with {val,test}.txt and books.json")
     parser.add_argument("--metrics", type=Path, required=True, help="output metrics JSON")
-    parser.add_argument("--samples", type=Path, required=True, help="output samples markdown")
+    parser.add_argument("--samples", type=Path, help="output samples markdown (the repeats of compare.seeds "
+                        "sample nothing)")
     parser.add_argument("--scores", type=Path, required=True, help="output folder for {val,test}.npy per-token nll")
     parser.add_argument("--runtime", type=Path, help="timings log (not a DVC output: it differs run to run)")
     args = parser.parse_args(argv)
@@ -26,9 +27,11 @@ def main(argv=None) -> None:
     from charlm.evaluate.run import evaluate_model, evaluation_runtime
     from charlm.evaluate.scores import save_scores
 
-    metrics, samples, nll = evaluate_model(args.name, args.model, args.data, args.interim, args.vocab, params)
+    metrics, samples, nll = evaluate_model(args.name, args.model, args.data, args.interim, args.vocab, params,
+                                           samples=args.samples is not None)
     write_json(args.metrics, metrics)
-    atomic_write(args.samples, samples)
+    if args.samples:
+        atomic_write(args.samples, samples)
     save_scores(args.scores, nll)
     if args.runtime:
         write_json(args.runtime, evaluation_runtime(time.perf_counter() - started, params.runtime.kernels))

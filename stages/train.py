@@ -19,11 +19,15 @@ def main(argv=None) -> None:
     parser.add_argument("--model", required=True, help="output: best checkpoint by val bpc")
     parser.add_argument("--resume", required=True, help="resume checkpoint (kept until the run completes)")
     parser.add_argument("--metrics", required=True)
-    parser.add_argument("--live", required=True, help="DVCLive folder")
+    parser.add_argument("--seed", type=int, help="train at this train.seed instead: a repeat of the comparison "
+                        "(compare.seeds)")
+    parser.add_argument("--live", help="DVCLive folder for the curves (the repeats of compare.seeds keep none)")
     parser.add_argument("--runtime", required=True, help="timings log (not a DVC output: it differs run to run)")
     args = parser.parse_args(argv)
 
     params = stage_params(args.params)
+    if args.seed is not None:
+        params = params.with_seed(args.name, args.seed)
     # Only now numpy and torch: they fix their CPU kernels when imported (charlm.kernels).
     from charlm.data.ids import load_ids
     from charlm.data.vocab import load_vocab

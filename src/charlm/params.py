@@ -322,9 +322,43 @@ class MixParams(_Schema):
 
 
 # ---------------------------------------------------------------------------------------- zpaq
+# An expert method (`man zpaq`, -method): x, the block size (log2 MiB), the preprocessing step and its
+# arguments, then components c i a w m s t, each with its own numeric arguments: x6.0ci1.1.1aw2m16s.
+ZPAQ_EXPERT = re.compile(r"x(\d{1,2})(?:[.,]\d+)*(?:[ciawmst](?:\d+(?:[.,]\d+)*)?)*")
+
+
+def _zpaq_method(value: Any) -> int | str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        _check(1 <= value <= 5, "", f"must be a zpaq level in 1..5, got {value}")
+        return value
+    expert = ZPAQ_EXPERT.fullmatch(value) if isinstance(value, str) else None
+    _check(expert is not None and int(expert[1]) <= 11, "",
+           f"must be a zpaq level 1..5 or an expert method such as \"x6.0ci1.1.1aw2m16s\" (x, block size "
+           f"0..11, then preprocessing and components: man zpaq, -method), got {value!r}")
+    return value
+
+
 class ZpaqParams(_Schema):
     """The compressor anchor: zpaq's cost of each held-out split given the training split (stage zpaq)."""
-    method: int = Field(ge=1, le=5)   # zpaq -m1 .. -m5 (5: the strongest context mixing)
+    # Candidates, the best on val reported on test; -m5, zpaq's default, is measured beside them in any case.
+    methods: tuple[Annotated[Union[int, str], PlainValidator(_zpaq_method)], ...] = Field(strict=False)
+    per_book: bool   # also each test book's cost, for a paired comparison over books (one compression a book)
+
+    def _rules(self) -> None:
+        _check(len(self.methods) > 0, "methods", "must list at least one method")
+        first = {}
+        for i, method in enumerate(self.methods):
+            j = first.setdefault(method, i)
+            _check(j == i, f"methods[{i}]", f"{method!r} is already methods[{j}]")
+
+
+# ------------------------------------------------------------------------------------- compare
+class CompareParams(_Schema):
+    """The architecture comparison's repeats: each of `models` trains again at every seed in `seeds`
+    (stages train_seed@<model>-<seed> and evaluate_seed@<model>-<seed>), beside its own train@<model>
+    run at its `train.seed`, so the report can tell a gap between architectures from training noise."""
+    models: list[str]
+    seeds: list[Annotated[int, Field(ge=0)]]
 
 
 # ------------------------------------------------------------------------------------- runtime
@@ -344,6 +378,7 @@ class Params(_Schema):
     evaluate: EvaluateParams
     mix: dict[str, MixParams]
     zpaq: ZpaqParams
+    compare: CompareParams
     runtime: RuntimeParams
 
     def _rules(self) -> None:
@@ -371,6 +406,31 @@ class Params(_Schema):
             _check(len(set(mix.members)) == len(mix.members), f"mix.{name}.members", "has repeated members")
         for name in self.models:
             self.model_train(name)  # validates each model's overrides before any stage starts
+        self._check_compare()
+
+    def _check_compare(self) -> None:
+        compare = self.compare
+        for i, name in enumerate(compare.models):
+            _check(name in self.models, f"compare.models[{i}]",
+                   f"{name!r} is not a neural model under models (valid: {', '.join(sorted(self.models))})")
+        _check(len(set(compare.models)) == len(compare.models), "compare.models", "has repeated models")
+        _check(len(set(compare.seeds)) == len(compare.seeds), "compare.seeds", "has repeated seeds")
+        for i, seed in enumerate(compare.seeds):
+            for name in compare.models:
+                # The repeat would be the same run as train@<name>, under another name.
+                _check(seed != self.model_train(name).seed, f"compare.seeds[{i}]",
+                       f"{seed} is already models.{name}'s own train.seed (train@{name})")
+
+    def with_seed(self, name: str, seed: int) -> "Params":
+        """These params with model `name` trained at train.seed = `seed`: one of its compare.seeds repeats."""
+        model = self.models[name]
+        models = {**self.models, name: model.model_copy(update={"train": {**model.train, "seed": seed}})}
+        return self.model_copy(update={"models": models})
+
+    def seed_runs(self, name: str) -> list[int]:
+        """Every seed model `name` trains at: its own train.seed (train@<name>), then its compare.seeds."""
+        repeats = self.compare.seeds if name in self.compare.models else []
+        return [self.model_train(name).seed, *repeats]
 
     def _check_member(self, key: str, member: str) -> None:
         name, _, mode = member.partition(".")

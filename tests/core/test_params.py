@@ -106,8 +106,25 @@ def test_default_and_tiny_params_validate():
     (lambda r: r["mix"].update(kn6=r["mix"]["ensemble"]), "mix: names also used under models or ngram: ['kn6']"),
     (lambda r: r["mix"].update({"my-mix": r["mix"]["ensemble"]}),
      "mix.my-mix: model names may use only ASCII letters, digits and _"),
-    (lambda r: r["zpaq"].update(method=6), "zpaq.method: must be in 1..5, got 6"),
+    # issue 19's zpaq.methods: levels and expert methods, each item named
+    (lambda r: r["zpaq"].update(methods=[5, 6]), "zpaq.methods[1]: must be a zpaq level in 1..5, got 6"),
+    (lambda r: r["zpaq"].update(methods=["x6.0ci1", "m5"]), "zpaq.methods[1]: must be a zpaq level 1..5 or an expert"),
+    (lambda r: r["zpaq"].update(methods=["x12.0c"]), "zpaq.methods[0]: must be a zpaq level 1..5 or an expert"),
+    (lambda r: r["zpaq"].update(methods=["5"]), "zpaq.methods[0]: must be a zpaq level 1..5 or an expert"),
+    (lambda r: r["zpaq"].update(methods=[True]), "zpaq.methods[0]: must be a zpaq level 1..5 or an expert"),
+    (lambda r: r["zpaq"].update(methods=[]), "zpaq.methods: must list at least one method"),
+    (lambda r: r["zpaq"].update(methods=[5, "x6.0c", 5]), "zpaq.methods[2]: 5 is already methods[0]"),
+    (lambda r: r["zpaq"].update(method=5), "zpaq.method: unknown key (valid: methods, per_book)"),
+    (lambda r: r["zpaq"].pop("per_book"), "zpaq.per_book: missing key"),
     (lambda r: r.pop("zpaq"), "zpaq: missing key"),
+    # issue 19's seeds: the comparison's repeats
+    (lambda r: r["compare"].update(models=["gru", "kn6"]), "compare.models[1]: 'kn6' is not a neural model"),
+    (lambda r: r["compare"].update(models=["gru", "gru"]), "compare.models: has repeated models"),
+    (lambda r: r["compare"].update(seeds=[1, 1]), "compare.seeds: has repeated seeds"),
+    (lambda r: r["compare"].update(seeds=[-1]), "compare.seeds[0]: Input should be greater than or equal to 0"),
+    (lambda r: r["compare"].update(seeds=[3, 0]),
+     "compare.seeds[1]: 0 is already models.rnn's own train.seed (train@rnn)"),
+    (lambda r: r.pop("compare"), "compare: missing key"),
     (lambda r: r["runtime"].update(kernels="avx512"), "runtime.kernels: must be one of"),
     (lambda r: r.pop("runtime"), "runtime: missing key"),
 ])
@@ -118,6 +135,17 @@ def test_bad_params_name_the_dotted_key(raw, edit, message):
         parse_params(bad)
     assert str(err.value).startswith(message)
     assert "\n" not in str(err.value)
+
+
+def test_a_repeat_trains_one_model_at_another_seed_and_nothing_else(raw):
+    params = parse_params(raw)
+    name = params.compare.models[0]
+    repeat = params.with_seed(name, 7)
+    assert repeat.model_train(name).seed == 7 and params.model_train(name).seed == raw["train"]["seed"]
+    others = [m for m in params.models if m != name]
+    assert [repeat.model_train(m) for m in others] == [params.model_train(m) for m in others]
+    assert params.seed_runs(name) == [raw["train"]["seed"], *raw["compare"]["seeds"]]
+    assert params.seed_runs("champion") == [params.model_train("champion").seed]   # not repeated
 
 
 def test_model_train_merges_overrides(raw):

@@ -71,4 +71,4 @@ def test_cli_prints_xargs_ready_words_and_fails_in_one_line(repo_copy):
     assert shlex.split(ok.stdout) == profile_args("gpu")
     bad = subprocess.run(["charlm", "profile", "tpu"], cwd=repo_copy, env=tool_env(), capture_output=True, text=True)
     assert bad.returncode == 1
-    assert bad.stderr.strip().splitlines() == ["error: profiles/tpu.yaml: no such profile (profiles: gpu, quick)"]
+    assert bad.stderr.strip().splitlines() == ["error: profiles/tpu.yaml: no such profile (profiles: compare, gpu, quick)"]

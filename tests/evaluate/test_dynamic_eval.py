@@ -22,6 +22,7 @@ from charlm.models.lm import NeuralLM
 from charlm.models.scoring import stream_nll
 from charlm.data.vocab import Vocab
 from charlm.params import ARCH_PARAMS, DynamicEvalParams, TransformerParams, load_params
+from causality import causality_breaks
 from fake_lm import BigramLM, write_eval_inputs
 from helpers import TINY_PARAMS
 
@@ -84,15 +85,22 @@ def test_scores_never_depend_on_later_text(arch, optimizer, t):
     # nll[j] is token j+1's: tokens 1..t were scored before anything after them was read or learned from.
     assert np.array_equal(a[:t], b[:t])
     assert not np.allclose(a[t + 1:], b[t + 1:])
+    # And token t counts only as its own target (float32 scores: its probabilities sum to 1 within 1e-5).
+    assert causality_breaks(lambda x: dynamic_nll(model, x, dynamic(optimizer)), tokens, t, VOCAB, atol=1e-5) == []
     static = stream_nll(model, torch.as_tensor(tokens), 1).numpy()
     assert not np.allclose(a[8:t], static[8:t], atol=1e-3)   # the updates did change the scores
 
 
-def test_the_causality_check_catches_learning_before_scoring():
-    model, tokens, t = lstm(), random_tokens(), 20
-    a = learn_then_score(model, tokens, dynamic())
-    b = learn_then_score(model, changed_after(tokens, t), dynamic())
-    assert not np.array_equal(a[:t], b[:t])
+@pytest.mark.parametrize("t", [20, 23, 24])
+def test_the_causality_check_catches_learning_before_scoring(t):
+    # Token 24 is the last target of its segment (17..24): nothing after it is learned from before token 24 is
+    # scored, so changing only later text misses this leak there. Changing token t itself shows it at every t:
+    # the earlier costs of its segment move, and token t's costs over its possible values sum to more than 1.
+    model, tokens = lstm(), random_tokens()
+    breaks = causality_breaks(lambda x: learn_then_score(model, x, dynamic()), tokens, t, VOCAB, atol=1e-5)
+    assert any("change when token" in line for line in breaks), breaks
+    assert any("sum to probability" in line for line in breaks), breaks
+    assert any("text after" in line for line in breaks) == (t != 24), breaks
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "rms"])
@@ -200,15 +208,30 @@ def test_dynamic_metrics_repeat_every_static_key(tmp_path, eval_params):
     lm = BigramLM(np.load(processed / "train.npy"), len(vocab))
     static, _ = evaluate_lm(lm, splits, eval_params, len(vocab))
     metrics, nll = evaluate_lm(lm, splits, eval_params, len(vocab), dynamic=True)
-    assert {k: v for k, v in metrics.items() if not k.startswith("dynamic.")} == static
+    assert {k: v for k, v in metrics.items() if not k.startswith(("dynamic.", "stream."))} == static
     split_keys = sorted(k for k in static if k.startswith(("val.", "test.")))
-    assert sorted(k[len("dynamic."):] for k in metrics if k.startswith("dynamic.")) == split_keys
-    assert sorted(nll) == ["dynamic.test", "dynamic.val", "test", "val"]
+    for mode in ("dynamic", "stream"):
+        assert sorted(k[len(mode) + 1:] for k in metrics if k.startswith(f"{mode}.")) == split_keys
+    assert sorted(nll) == ["dynamic.test", "dynamic.val", "stream.test", "stream.val", "test", "val"]
     for split in splits:
         expected = lm.dynamic_nll(split.tokens, eval_params.dynamic)
         assert nll[f"dynamic.{split.name}"].dtype == np.float32
         assert nll[f"dynamic.{split.name}"] == pytest.approx(expected, rel=1e-6)
+        assert nll[f"stream.{split.name}"] == pytest.approx(lm.token_nll(split.tokens, "forward", 1), rel=1e-6)
         assert metrics[f"dynamic.{split.name}.bpc"] < metrics[f"{split.name}.bpc"]   # the fake adapts
+
+
+@pytest.mark.parametrize("arch", ["lstm", "transformer"])
+def test_the_one_stream_baseline_is_dynamic_evaluation_without_learning(arch):
+    """The dynamic gain is stream − dynamic: with lr 0 dynamic evaluation learns nothing, so the two must agree,
+    and the gain measures adaptation alone. The static score of several streams is another number."""
+    model, tokens = MODELS[arch](), random_tokens(200)
+    lm = NeuralLM(arch, model, 1, torch.device("cpu"))
+    frozen = dynamic().model_copy(update={"lr": 0.0})
+    one_stream = lm.token_nll(tokens, "forward", 1)
+    assert lm.dynamic_nll(tokens, frozen) == pytest.approx(one_stream, rel=1e-5, abs=1e-6)
+    if arch == "lstm":   # four streams start three times from a blank state: other scores at the cuts
+        assert not np.allclose(lm.token_nll(tokens, "forward", 4), one_stream, rtol=1e-5, atol=1e-6)
 
 
 def test_a_model_that_cannot_adapt_is_an_error(tmp_path, eval_params):
@@ -241,7 +264,7 @@ def test_the_stage_scores_listed_models_dynamically_and_saves_their_scores(tmp_p
         assert ("dynamic.test.bpc" in metrics) == listed and ("dynamic.val" in nll[name]) == listed
         save_scores(tmp_path / "scores" / name, nll[name])
     files = sorted(p.name for p in (tmp_path / "scores" / adapting).iterdir())
-    assert files == ["dynamic.test.npy", "dynamic.val.npy", "test.npy", "val.npy"]
+    assert files == ["dynamic.test.npy", "dynamic.val.npy", "stream.test.npy", "stream.val.npy", "test.npy", "val.npy"]
     tokens = len(np.load(processed / "val.npy"))
     assert np.array_equal(load_scores(tmp_path / "scores" / adapting, "dynamic.val", tokens, f"evaluate@{adapting}"),
                           nll[adapting]["dynamic.val"])

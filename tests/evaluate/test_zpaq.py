@@ -1,169 +1,117 @@
-"""The zpaq anchor: the real zpaq on small texts, its skip path without zpaq, and its errors from fake zpaqs."""
+"""zpaq, the program: coded bytes without the archive index, one model per pair, and its errors from fake zpaqs."""
 from __future__ import annotations
 
-import importlib.util
-import random
-import stat
 import sys
-from pathlib import Path
 
 import pytest
 
 from charlm.errors import CharlmError
-from charlm.evaluate.zpaq import SKIPPED, anchor_metrics, block_method, find_zpaq, run_anchor
-from charlm.io import read_json
-from charlm.stage import run_stage
-from helpers import REPO, TINY_PARAMS
-
-_spec = importlib.util.spec_from_file_location("stage_zpaq", REPO / "stages" / "zpaq.py")
-zpaq_stage = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(zpaq_stage)
+from charlm.evaluate.zpaq import Archive, block_digits, check_same_method, coded_bytes, compress, method_argument
+from zpaq_fakes import FAST, fake_zpaq, python_zpaq, require_zpaq, words
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fake zpaqs are shell scripts")
 
-BANNER = "zpaq v7.15 journaling archiver, compiled Jan  5 2021"
-
-
-def require_zpaq() -> str:
-    """The zpaq on PATH, or skip, even under CI=true (unlike helpers.skip_unless): zpaq is a system program
-    that `make setup` installs only where it may (root or passwordless sudo), and a machine without it runs
-    the pipeline with the stage's `skipped` note, which the tests below cover with zpaq hidden from PATH."""
-    exe = find_zpaq()
-    if exe is None:
-        pytest.skip("zpaq is not on PATH (apt-get install zpaq)")
-    return exe
-
-
-def words(n: int, seed: int, vocab_size: int = 300) -> str:
-    """Cleaned-looking text: lowercase words and single spaces."""
-    rng = random.Random(seed)
-    vocab = ["".join(rng.choice("etaoinshrdlu") for _ in range(rng.randint(2, 8))) for _ in range(vocab_size)]
-    return " ".join(rng.choice(vocab) for _ in range(n))
-
-
-def letters(n: int, seed: int) -> str:
-    """Text no model can predict: uniform over 27 symbols, log2(27) = 4.75 bits each."""
-    rng = random.Random(seed)
-    return "".join(rng.choice("abcdefghijklmnopqrstuvwxyz ") for _ in range(n))
-
-
-def write_interim(folder: Path, texts: dict[str, str]) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for split, text in texts.items():
-        (folder / f"{split}.txt").write_text(text, encoding="utf-8")
-    return folder
-
-
-def fake_zpaq(folder: Path, script: str) -> Path:
-    """A shell script named zpaq in `folder`, which becomes the only directory on PATH."""
-    folder.mkdir(parents=True, exist_ok=True)
-    exe = folder / "zpaq"
-    exe.write_text("#!/bin/sh\n" + script)
-    exe.chmod(exe.stat().st_mode | stat.S_IEXEC)
-    return exe
-
 
 # ----------------------------------------------------------------------------------- real zpaq
-@pytest.mark.parametrize("method", [1, 5])
-def test_a_split_repeating_train_is_nearly_free_and_random_letters_are_not(method, tmp_path):
+def test_one_fragment_makes_the_archives_growth_the_coded_texts_growth(tmp_path):
     exe = require_zpaq()
-    train = words(6000, seed=0)
-    metrics, _ = run_anchor(exe, {"train": train, "val": train, "test": letters(20000, seed=1)}, method, tmp_path)
-    # Given train, a copy of it costs a few pointers; letters drawn uniformly cost >= 4.75 bits each.
-    assert metrics["val.bpc"] < 0.3, metrics
-    assert metrics["test.bpc"] > 4.5, metrics
-    assert metrics["val.chars"] == len(train) and metrics["test.chars"] == 20000
-    assert metrics["method"] == method and metrics["version"].startswith("7.")
-    assert list(tmp_path.iterdir()) == []   # the scratch archives are gone
+    text = words(85000, seed=0)
+    train, split = text[:360_000], text[360_001:]   # 360k and 150k characters
+    grown, rest = {}, {}
+    for fragment in ("18", None):   # the anchor's one fragment; zpaq's default, ~64 KiB each
+        alone = compress(exe, train, FAST, tmp_path / f"{fragment}-a", fragment=fragment)
+        more = compress(exe, f"{train} {split}", FAST, tmp_path / f"{fragment}-b", fragment=fragment)
+        grown[fragment] = (more.size - alone.size, more.coded - alone.coded, more.fragments - alone.fragments)
+        rest[fragment] = (alone.size - alone.coded, more.size - more.coded)   # headers, model, index
+    archive, coded, extra = grown["18"]
+    assert extra == 0 and archive == coded > 0, grown   # exactly the coded bytes: no index in the difference
+    assert rest["18"][0] == rest["18"][1] < 2000, rest   # what is not coded text is the same for any text
+    archive, coded, extra = grown[None]
+    # Each fragment the split brings adds ~28 bytes of index (a SHA-1, a size, a pointer: 84 bytes for 3 here).
+    assert extra >= 2 and abs(archive - coded - 28 * extra) <= 4, grown[None]
 
 
-def test_the_split_is_coded_given_train(tmp_path):
+def test_a_level_is_pinned_to_zpaqs_own_analysis_of_train(tmp_path):
     exe = require_zpaq()
-    text = words(12000, seed=2, vocab_size=3000)   # many words: knowing them from train saves most
-    half = len(text) // 2
-    split = {"val": text[half:], "test": text[half:]}
-    related, _ = run_anchor(exe, {"train": text[:half], **split}, 5, tmp_path)
-    unrelated, _ = run_anchor(exe, {"train": letters(half, seed=3), **split}, 5, tmp_path)
-    # Train's words, already learned, make the rest of the text cheaper than after train of random letters
-    # (measured: 2.07 against 2.80 bpc). Coding the split on its own, without train, would score the same in both.
-    assert related["val.bpc"] < unrelated["val.bpc"] - 0.4, (related, unrelated)
-
-
-def test_the_stage_writes_identical_metrics_twice_and_its_timings_apart(tmp_path):
-    require_zpaq()
-    interim = write_interim(tmp_path / "interim", {"train": words(4000, 3), "val": words(800, 4),
-                                                   "test": words(800, 5)})
-    outputs = []
-    for run in ("a", "b"):
-        metrics, runtime = tmp_path / run / "zpaq.json", tmp_path / run / "runtime.json"
-        zpaq_stage.main(["--params", str(TINY_PARAMS), "--interim", str(interim), "--metrics", str(metrics),
-                         "--runtime", str(runtime)])
-        outputs.append((metrics.read_bytes(), read_json(runtime)))
-    (first, runtime), (second, _) = outputs
-    assert first == second
-    assert set(read_json(tmp_path / "a" / "zpaq.json")) == {
-        "method", "version", "train.bytes_compressed", "train.chars", "val.bpc", "val.bytes_compressed",
-        "val.chars", "test.bpc", "test.bytes_compressed", "test.chars"}
-    assert set(runtime) == {"wall_time_s", "train.compress_s", "val.compress_s", "test.compress_s"}
-    assert runtime["wall_time_s"] > 0
+    train = words(20000, seed=3)
+    argument = method_argument(exe, 5, 200_000, train, tmp_path / "analysis")
+    # What `zpaq a -m5` would choose for train, at its default fragment size: level and block size, redundancy, kind.
+    chosen = compress(exe, train, "56", tmp_path / "plain", fragment=None).method.split(",")
+    assert argument == ",".join(chosen[:3])
+    alone = compress(exe, train, argument, tmp_path / "a")
+    more = compress(exe, f"{train} {words(3000, seed=4)}", argument, tmp_path / "b")
+    check_same_method(argument, {"train": alone, "train + val": more})   # zpaq's own analysis appended, unused
+    assert alone.method.startswith(argument + ",")
 
 
 # ------------------------------------------------------------------------- without a real zpaq
-def test_without_zpaq_on_path_the_stage_writes_the_skip_note_and_succeeds(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    interim = write_interim(tmp_path / "interim", {"train": "a b", "val": "a", "test": "b"})
-    metrics, runtime = tmp_path / "out" / "zpaq.json", tmp_path / "out" / "runtime.json"
-    zpaq_stage.main(["--params", str(TINY_PARAMS), "--interim", str(interim), "--metrics", str(metrics),
-                     "--runtime", str(runtime)])
-    assert read_json(metrics) == SKIPPED
-    assert "apt-get install zpaq" in SKIPPED["skipped"]
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "zpaq not found on PATH" in err
-    assert not runtime.exists()
+def test_one_model_check_passes_a_pinned_level_and_an_expert_method():
+    level = [Archive(900, 1000, "56,234,1,227,0", 4_767_890, 1), Archive(990, 1090, "56,234,1,227,1", 5_032_767, 1)]
+    check_same_method("56,234,1", dict(zip(("train", "train + val"), level)))
+    expert = Archive(900, 1000, "x6.0ci1", 4_767_890, 1)
+    check_same_method("x6.0ci1", {"train": expert, "train + val": expert})
 
 
-def test_a_failing_zpaq_is_an_error_with_its_message(tmp_path, monkeypatch, capsys):
-    # Like zpaq 7.15: banner and usage (exit 1) without arguments; on failure the message, then a timing line.
-    fake_zpaq(tmp_path / "bin", f'[ $# -eq 0 ] && {{ echo "{BANNER}"; exit 1; }}\n'
-                                'echo "zpaq error: disk on fire" >&2\necho "0.000 seconds (with errors)" >&2\nexit 2\n')
-    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
-    interim = write_interim(tmp_path / "interim", {"train": "a b", "val": "a", "test": "b"})
-    with pytest.raises(SystemExit) as exit_:
-        run_stage(zpaq_stage.main, ["--params", str(TINY_PARAMS), "--interim", str(interim),
-                                    "--metrics", str(tmp_path / "m.json"), "--runtime", str(tmp_path / "r.json")])
-    assert exit_.value.code == 1
-    err = capsys.readouterr().err
-    assert err.startswith("error: ") and "exited 2: zpaq error: disk on fire" in err
-    assert not (tmp_path / "m.json").exists()
+@pytest.mark.parametrize("argument, methods, sizes, shown", [
+    # zpaq's analysis decided the level's model for each archive: text in one, not in the other
+    ("56,227,0", ["56,227,0,227,0", "56,227,1,227,1"], [4_767_890] * 2, "train + val: -method 56,227,1"),
+    # the same level, but libzpaq sizes its model to the block: 3.9 MiB and 4.1 MiB straddle 2^22 bytes
+    ("56,234,1", ["56,234,1,227,1"] * 2, [4_100_000, 4_300_000],
+     "model of 2^2 MiB; train + val: -method 56,234,1, model of 2^3"),
+    ("x6.0ci1", ["x6.0ci1", "x6.0ci1.1"], [1000] * 2, "train + val: -method x6.0ci1.1"),
+    ("x6.0ci1", ["x6.0c", "x6.0c"], [1000] * 2, "train: -method x6.0c;"),   # both, but not as asked
+])
+def test_archives_of_a_pair_coded_with_different_models_are_refused(argument, methods, sizes, shown):
+    archives = {name: Archive(900, 1000, method, size, 1)
+                for name, method, size in zip(("train", "train + val"), methods, sizes)}
+    with pytest.raises(CharlmError, match="did not code these archives with one model") as error:
+        check_same_method(argument, archives)
+    assert shown in str(error.value)
 
 
-def test_a_program_without_the_zpaq_banner_is_refused(tmp_path):
-    exe = fake_zpaq(tmp_path / "bin", 'echo "hello"\n')
-    with pytest.raises(CharlmError, match="not zpaq"):
-        run_anchor(str(exe), {"train": "a", "val": "b", "test": "c"}, 1, tmp_path)
-
-
-def test_a_text_split_over_two_blocks_is_refused(tmp_path):
-    # A zpaq that archives the file but reports two compressed blocks: the split would not be coded given train.
-    exe = fake_zpaq(tmp_path / "bin", f'[ $# -eq 0 ] && {{ echo "{BANNER}"; exit 1; }}\n'
-                                      'echo x > "$2"\necho "[1..3] 100 -method 14,234,1"\n'
-                                      'echo "[4..5] 100 -method 14,234,1"\n')
-    with pytest.raises(CharlmError, match="into 2 blocks, not 1"):
-        run_anchor(str(exe), {"train": "a", "val": "b", "test": "c"}, 1, tmp_path)
+def test_an_expert_method_whose_blocks_are_too_small_for_the_text_is_refused(tmp_path):
+    mib = 1 << 20
+    assert method_argument("zpaq", "x3.0ci1", 5 * mib, "", tmp_path) == "x3.0ci1"   # no zpaq run for x…
+    with pytest.raises(CharlmError, match=r"blocks hold 2\^2 MiB, too few for the 5.0 MiB .* write x6 or more"):
+        method_argument("zpaq", "x2.0ci1", 5 * mib, "", tmp_path)
 
 
 def test_block_size_is_zpaqs_default_unless_the_text_needs_more():
     mib = 1 << 20
-    assert block_method(5, 5 * mib) == "56"     # -m5's own 64 MiB
-    assert block_method(1, 5 * mib) == "14"     # -m1's own 16 MiB
-    assert block_method(1, 16 * mib) == "15"    # 16 MiB and zpaq's margin do not fit in 16 MiB
-    assert block_method(5, 100 * mib) == "57"
-    assert block_method(3, 4000 * mib) == "311"   # zpaq's largest block, 2 GiB
+    assert block_digits(5, 5 * mib) == "6"     # -m5's own 64 MiB
+    assert block_digits(1, 5 * mib) == "4"     # -m1's own 16 MiB
+    assert block_digits(1, 16 * mib) == "5"    # 16 MiB and zpaq's margin do not fit in 16 MiB
+    assert block_digits(5, 100 * mib) == "7"
+    assert block_digits(3, 4000 * mib) == "11"   # zpaq's largest block, 2 GiB
 
 
-def test_bpc_is_the_extra_archive_bytes_over_the_split_characters():
-    texts = {"train": "x" * 50, "val": "y" * 400, "test": "z" * 300}
-    metrics = anchor_metrics({"train": 1000, "val": 1100, "test": 1090}, texts, 5, "7.15")
-    assert metrics["val.bpc"] == 2.0 and metrics["val.bytes_compressed"] == 100
-    assert metrics["test.bpc"] == 2.4 and metrics["test.chars"] == 300
-    assert metrics["train.bytes_compressed"] == 1000 and metrics["train.chars"] == 50
+def test_coded_bytes_without_a_data_block_are_an_error():
+    with pytest.raises(CharlmError, match="no data block"):
+        coded_bytes(b"7kSt not an archive")
+
+
+def test_a_failing_zpaq_is_an_error_with_its_message(tmp_path):
+    exe = fake_zpaq(tmp_path / "bin", 'echo "zpaq error: disk on fire" >&2\necho "0.000 seconds (with errors)" >&2\n'
+                                      "exit 2\n")
+    with pytest.raises(CharlmError, match="exited 2: zpaq error: disk on fire"):
+        compress(str(exe), "a b", FAST, tmp_path / "a")
+
+
+def test_a_text_split_over_two_blocks_is_refused(tmp_path):
+    # A zpaq that archives the file but reports two compressed blocks: the split would not be coded given train.
+    exe = fake_zpaq(tmp_path / "bin", 'echo x > "$2"\necho "[1..3] 100 -method 14,234,1"\n'
+                                      'echo "[4..5] 100 -method 14,234,1"\n')
+    with pytest.raises(CharlmError, match="into 2 blocks, not 1"):
+        compress(str(exe), "a", "14", tmp_path / "a")
+
+
+def test_a_text_cut_into_fragments_despite_the_fragment_size_is_refused(tmp_path):
+    exe = python_zpaq(tmp_path / "bin", fragments=3)
+    with pytest.raises(CharlmError, match="into 3 fragments despite -fragment 18"):
+        compress(str(exe), "a b c", FAST, tmp_path / "a")
+
+
+def test_an_archive_that_does_not_list_the_whole_text_is_refused(tmp_path):
+    exe = python_zpaq(tmp_path / "bin", listed_bytes=1)
+    with pytest.raises(CharlmError, match="does not list text.txt with its 5 bytes"):
+        compress(str(exe), "a b c", FAST, tmp_path / "a")

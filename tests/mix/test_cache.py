@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import charlm.mix.cache
 from charlm.mix.cache import cache_nll
+from causality import causality_breaks
 
 
 def reference_nll(x: list[int], order: int, vocab_size: int) -> np.ndarray:
@@ -52,16 +54,49 @@ def test_every_position_is_a_proper_distribution(order):
         assert total == pytest.approx(1.0, abs=1e-12), f"position {t}"
 
 
-def test_cache_is_causal():
+def leaky(sums_before):
+    """cache_nll with its "sum over s < t" replaced by `sums_before(keys, values, exclusive)`, a deliberate leak."""
+    exclusive = charlm.mix.cache._sums_before
+
+    def score(tokens, order, vocab_size):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(charlm.mix.cache, "_sums_before", lambda keys, values: sums_before(keys, values, exclusive))
+            return cache_nll(tokens, order, vocab_size)
+    return score
+
+
+def whole_text(keys, values, exclusive):
+    """Sums over every position with the same key, before t or not."""
+    ids = np.unique(keys, return_inverse=True)[1].reshape(-1)
+    return np.bincount(ids, weights=values).astype(np.int64)[ids]
+
+
+CLAUSES = ("change with the text after", "change when token", "sum to probability")   # causality_breaks' lines
+LEAKS = {
+    # Counts token t, then scores it (the sum runs over s <= t): invisible to changing later text, which is all
+    # this test used to do; only the target clause sees it.
+    "counts-itself": (leaky(lambda keys, values, exclusive: exclusive(keys, values) + values),
+                      ["sum to probability"]),
+    # Counts the whole text at every position, the later text included: every clause sees it.
+    "counts-the-future": (leaky(whole_text), list(CLAUSES)),
+}
+CAUSAL_AT = (1, 2, 50, 200, 398)   # the first scored token, the first with a context, inside, the last but one
+
+
+@pytest.mark.parametrize("t", CAUSAL_AT)
+def test_cache_is_causal(t):
+    # At token t: its cost reads tokens 0..t-1 only, and x[t] only as the target (tests/causality.py).
     x = random_text(400, 5, seed=7)
-    nll = cache_nll(x, 4, 5)
-    for t in (1, 50, 200, 398):
-        changed = x.copy()
-        changed[t + 1:] = (changed[t + 1:] + 1) % 5   # every token after t, none at or before it
-        assert np.array_equal(cache_nll(changed, 4, 5)[:t], nll[:t]), f"position {t}"
-    changed = x.copy()
-    changed[200] = (changed[200] + 1) % 5
-    assert not np.array_equal(cache_nll(changed, 4, 5)[199:], nll[199:])   # the check can see a change
+    assert causality_breaks(lambda tokens: cache_nll(tokens, 4, 5), x, t, 5) == []
+
+
+@pytest.mark.parametrize("leak", LEAKS)
+def test_the_causality_check_catches_a_leaky_cache(leak):
+    score, expected = LEAKS[leak]
+    x = random_text(400, 5, seed=7)
+    for t in CAUSAL_AT[2:]:
+        breaks = causality_breaks(lambda tokens: score(tokens, 4, 5), x, t, 5)
+        assert [clause for clause in CLAUSES if any(clause in line for line in breaks)] == expected, (t, breaks)
 
 
 def test_cache_learns_a_name_it_has_read_once():

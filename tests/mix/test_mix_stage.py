@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from charlm.evaluate.scores import save_scores
+from charlm.mix.em import MAX_ITERATIONS
 from charlm.params import load_params
 from charlm.stage import run_stage
 from fake_lm import BigramLM, write_eval_inputs
@@ -76,6 +77,7 @@ def test_stage_writes_weights_metrics_and_mixture_scores(tmp_path):
     # EM fits on val, so the mixture is at least as good there as its best member.
     assert metrics["val.bpc"] <= min(bpc(members[m]["val"]) for m in MEMBERS)
     assert metrics["test.bpc_ci_low"] < metrics["test.bpc"] < metrics["test.bpc_ci_high"]
+    assert metrics["em.converged"] is True and 1 < metrics["em.iterations"] < MAX_ITERATIONS
 
     for split in ("val", "test"):
         nll = np.load(tmp_path / f"data/mix/{NAME}/{split}.npy")
@@ -110,6 +112,22 @@ def test_no_cache_component_without_cache_order(tmp_path):
     load_mix_stage().main(argv(tmp_path, params=tmp_path / "params.yaml"))
     metrics = json.loads((tmp_path / f"metrics/eval/{NAME}.json").read_text())
     assert sorted(k for k in metrics if k.startswith("weight.")) == ["weight.champion.dynamic", "weight.kn4"]
+
+
+def test_em_stopped_by_its_cap_is_a_metric_and_a_warning_line(tmp_path, capsys):
+    # kn4 a near twin of champion.dynamic: the likelihood is almost flat between them, and EM crawls past its cap.
+    scores = write_member_scores(tmp_path)
+    rng = np.random.default_rng(0)
+    save_scores(tmp_path / "data/scores/kn4", {split: (nll + 0.03 * rng.standard_normal(len(nll))).astype(np.float32)
+                                               for split, nll in scores["champion.dynamic"].items()})
+    load_mix_stage().main(argv(tmp_path))
+    text = (tmp_path / f"metrics/eval/{NAME}.json").read_text()
+    metrics = json.loads(text)
+    assert metrics["em.converged"] is False and metrics["em.iterations"] == MAX_ITERATIONS
+    assert '"em.converged": false,\n  "em.iterations": 1000,' in text and list(metrics) == sorted(metrics)
+    warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
+    assert warnings == [f"warning: mix.{NAME}: EM did not converge in {MAX_ITERATIONS} steps; its weights may be "
+                        "short of the val optimum (metrics: em.converged false)"]
 
 
 @pytest.mark.parametrize("missing, message", [

@@ -1,4 +1,4 @@
-"""Stage inputs for the plot stage without training anything: bigram 'models' scored (statically and
+"""Stage inputs for the report stage without training anything: bigram 'models' scored (statically and
 dynamically) by the real evaluator, mixed by the real mix stage, and a zpaq anchor with its writer's keys."""
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from charlm.evaluate.metrics import evaluate_lm
 from charlm.evaluate.samples import generate_samples, samples_markdown
 from charlm.evaluate.scores import save_scores
 from charlm.evaluate.splits import load_eval_split
-from charlm.evaluate.zpaq import anchor_metrics
+from charlm.evaluate.anchor import Candidate, anchor_metrics
 from charlm.io import read_json, write_json
 from charlm.mix.run import mix_model
-from charlm.report.run import build_report
+from charlm.report.compare import ScorePaths, seed_scores_name
+from charlm.report.run import ReportPaths, build_report
 from charlm.params import parse_params
 from fake_lm import BigramLM, write_eval_inputs
 from helpers import TINY_PARAMS
@@ -50,15 +51,16 @@ def fake_run(params, name: str, num_parameters: int) -> dict:
 
 def write_fake_results(root, params) -> dict:
     """metrics/eval, metrics/train, dvclive/train, reports/samples and data/scores for every model in params,
-    metrics/eval for every mix and metrics/anchor/zpaq.json; returns the dirs (and the plot stage's outputs)."""
+    metrics/eval for every mix and metrics/anchor/zpaq.json; returns the dirs (and the report stage's outputs)."""
     interim, processed, vocab = write_eval_inputs(root)
     splits = [load_eval_split(s, processed, interim, vocab) for s in ("val", "test")]
     train = np.load(processed / "train.npy")
     dirs = {k: root / v for k, v in (("eval", "metrics/eval"), ("train", "metrics/train"), ("live", "dvclive/train"),
                                      ("samples", "reports/samples"), ("plots", "plots"), ("data", "metrics/data.json"),
                                      ("scores", "data/scores"), ("passage", "reports/bits_passage.html"),
-                                     ("anchor", "metrics/anchor/zpaq.json"))}
-    dirs["interim"] = interim
+                                     ("anchor", "metrics/anchor/zpaq.json"), ("mix", "data/mix"),
+                                     ("seed_scores", "data/seed_scores"))}
+    dirs["interim"], dirs["processed"] = interim, processed
     # Book 9's text does not match its pin: the report must say so.
     write_json(dirs["data"], {"per_book": {str(b.id): {"pinned": b.id != 9} for b in params.data.books}})
     names = [*params.models, *params.ngram]
@@ -89,9 +91,17 @@ def write_fake_results(root, params) -> dict:
         else:
             metrics = {"train.tokens": 3000 * (i + 1), "train.epochs": 1, "order": params.ngram[name].order}
         write_json(dirs["train"] / (f"{name}.json" if neural else f"ngram-{name}.json"), metrics)
+        for j, seed in enumerate(params.compare.seeds if name in params.compare.models else []):
+            # A repeat at another seed: the same kind of model, fitted on a slightly different share.
+            share = len(train) * (i + 2) // (len(names) + 1) + 37 * (j + 1)
+            repeat = BigramLM(train[:share], len(vocab), name=name, directions=directions)
+            evaluation, nll = evaluate_lm(repeat, splits, params.evaluate, len(vocab))
+            write_json(dirs["eval"] / "seeds" / f"{seed_scores_name(name, seed)}.json", evaluation)
+            save_scores(dirs["seed_scores"] / seed_scores_name(name, seed), nll)
     for name in params.mix:
-        metrics, _ = mix_model(name, params, dirs["scores"], processed, interim, processed / "vocab.json")
+        metrics, nll = mix_model(name, params, dirs["scores"], processed, interim, processed / "vocab.json")
         write_json(dirs["eval"] / f"{name}.json", metrics)
+        save_scores(dirs["mix"] / name, nll)
     write_json(dirs["anchor"], fake_zpaq(dirs, params))
     return dirs
 
@@ -103,16 +113,29 @@ def fake_zpaq(dirs, params) -> dict:
     middle = (test_bpc[len(test_bpc) // 2 - 1] + test_bpc[len(test_bpc) // 2]) / 2
     texts = {split: (dirs["interim"] / f"{split}.txt").read_text() for split in ("train", "val", "test")}
     train_bytes = len(texts["train"]) // 4
-    sizes = {"train": train_bytes, **{split: train_bytes + round((middle + 0.01 * (split == "val")) * len(texts[split])
-                                                                 / 8) for split in ("val", "test")}}
-    return anchor_metrics(sizes, texts, params.zpaq.method, "7.15")
+    extra = {split: round((middle + 0.01 * (split == "val")) * len(texts[split]) / 8) for split in ("val", "test")}
+    best = Candidate(params.zpaq.methods[0], str(params.zpaq.methods[0]), train_bytes, train_bytes + extra["val"],
+                     train_bytes + extra["test"])
+    # zpaq's default, a little worse than the best
+    m5 = Candidate(5, "56,234,1", train_bytes, best.val + len(texts["val"]) // 100, best.test + len(texts["test"]) // 100)
+    # Each test book's cost (zpaq.per_book): the test bytes shared out by characters, one book a little harder.
+    books = [(b["id"], b["end"] - b["start"]) for b in read_json(dirs["interim"] / "books.json")["test"]]
+    total = sum(n for _, n in books)
+    shares = [round(extra["test"] * n / total) + (8 if i == 0 else -8) for i, (_, n) in enumerate(books)]
+    return anchor_metrics([best], m5, texts, "7.15", {book: (shares[i], n) for i, (book, n) in enumerate(books)})
+
+
+def report_paths(dirs, plots=None, report_path=None, passage=None, anchor=None, eval_dir=None) -> ReportPaths:
+    """The report stage's inputs from the fakes, and the given outputs (default: under the fakes' root)."""
+    return ReportPaths(eval_dir or dirs["eval"], dirs["train"], dirs["live"], dirs["samples"], dirs["data"],
+                       ScorePaths(dirs["scores"], dirs["mix"], dirs["seed_scores"]), dirs["processed"],
+                       dirs["interim"], anchor or dirs["anchor"], plots or dirs["plots"],
+                       report_path or dirs["plots"].parent / "reports" / "report.md", passage or dirs["passage"])
 
 
 def build(params, dirs, plots, report_path, passage, anchor=None, eval_dir=None):
-    """The plot stage's (report markdown, summary) from the fakes, to the given outputs."""
-    return build_report(params, eval_dir or dirs["eval"], dirs["train"], dirs["live"], dirs["samples"], plots,
-                        report_path, read_json(dirs["data"]), dirs["scores"], dirs["interim"], passage,
-                        anchor or dirs["anchor"])
+    """The report stage's (report markdown, summary) from the fakes, to the given outputs."""
+    return build_report(params, report_paths(dirs, plots, report_path, passage, anchor, eval_dir))
 
 
 def build_fake_report(root):
@@ -124,10 +147,18 @@ def build_fake_report(root):
     return params, dirs, report, summary
 
 
-def table_rows(report: str, heading: str, key: str = "model") -> tuple[list[str], dict[str, list[str]]]:
-    """The header and the rows (by the `key` column, backticks off) of the first markdown table under `## heading`."""
+def table_rows(report: str, heading: str, key: str = "model", which: int = 0
+               ) -> tuple[list[str], dict[str, list[str]]]:
+    """The header and the rows (by the `key` column, backticks off) of the `which`-th markdown table (0: the
+    first) under `## heading`."""
     section = report.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
-    lines = [line for line in section.splitlines() if line.startswith("|")]
-    cells = [[c.strip() for c in line.strip("|").split(" | ")] for line in lines]
+    tables, lines = [], []
+    for line in section.splitlines() + [""]:
+        if line.startswith("|"):
+            lines.append(line)
+        elif lines:
+            tables.append(lines)
+            lines = []
+    cells = [[c.strip() for c in line.strip("|").split(" | ")] for line in tables[which]]
     header = cells[0]
     return header, {row[header.index(key)].replace("`", ""): row for row in cells[2:]}

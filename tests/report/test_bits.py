@@ -8,9 +8,10 @@ import re
 import numpy as np
 import pytest
 
+import charlm.report.bits
 from charlm.report.bits import (MAX_POSITION, analyse, bits_per_char, by_character, by_word_position, passage_span,
                                 word_gains, word_positions)
-from charlm.report.passage import passage_html, skipped_html
+from charlm.report.passage import bits_colors, passage_html, skipped_html
 
 
 def nats(bits: list[float]) -> np.ndarray:
@@ -101,6 +102,65 @@ def test_analysis_shows_a_passage_of_the_first_and_the_middle_book(analysis):
     for p in analysis.passages:
         assert 300 < len(p.text) <= 400 and len(p.neural) == len(p.ngram) == len(p.text)
     assert 0 < analysis.neural_better < 1 and analysis.max_bits == pytest.approx(math.log2(28))
+
+
+SPAN = re.compile(r'<span style="background:(#[0-9a-f]{6});border-color:#[0-9a-f]{6}[^"]*" title="([^"]*)">([^<]*)</span>')
+
+
+@pytest.fixture(scope="module")
+def scored_text():
+    """(text, neural nll, ngram nll, books): the first book so short that its passage starts at the unscored
+    character 0, the second long enough to be cut from its middle."""
+    rng = np.random.default_rng(1)
+    text = " ".join(rng.choice(["the", "whale", "said", "ahab", "queequeg"], size=300))
+    books = [("One", 0, 150), ("Two", 151, len(text))]
+    n = len(text) - 1
+    return text, rng.gamma(2, 1, n).astype(np.float32), rng.gamma(2, 1, n).astype(np.float32), books
+
+
+def passage_misreadings(text, neural_nll, ngram_nll, books) -> tuple[list[str], int]:
+    """([`<offset> <char>` for each passage character whose bits, in its Passage or on the page (tooltip and
+    background), are not its own nll in bits], characters shown). Character i of the test text costs nll[i - 1];
+    character 0 costs nothing (it is never scored)."""
+    analysis = analyse(text, "lstm", neural_nll, "kn5", ngram_nll, books, "neural", 28)
+    shown = SPAN.findall(passage_html(analysis))   # (background, tooltip, character), in page order
+    wrong, k = [], 0
+    for p in analysis.passages:
+        for i in range(p.start, p.start + len(p.text)):
+            want = [float(nll[i - 1]) / math.log(2) if i else math.nan for nll in (neural_nll, ngram_nll)]
+            got = [p.neural[i - p.start], p.ngram[i - p.start]]
+            tooltip = f"lstm {want[0]:.2f} bits, kn5 {want[1]:.2f} bits" if i else "not scored"
+            rgb = bits_colors(np.array([want[0]]), analysis.max_bits)[0, :3]   # shaded by the neural model's bits
+            background = "#" + "".join(f"{int(round(255 * c)):02x}" for c in rgb)
+            if (p.text[i - p.start] != text[i] or not np.allclose(got, want, rtol=1e-12, atol=0, equal_nan=True)
+                    or shown[k] != (background, html.escape(tooltip), text[i])):
+                wrong.append(f"{i} {text[i]!r}")
+            k += 1
+    assert k == len(shown)
+    return wrong, k
+
+
+def test_each_passage_character_shows_its_own_bits(scored_text):
+    wrong, shown = passage_misreadings(*scored_text)
+    assert wrong == [] and shown > 300
+    text, _, _, books = scored_text
+    assert passage_span(text, books[0][1], books[0][2])[0] == 0   # the unscored character 0 is among them
+
+
+OFF_BY_ONE = {
+    "the next character's": lambda nll: np.append(np.asarray(nll, dtype=np.float64) / math.log(2), np.nan),
+    "the previous character's": lambda nll: np.concatenate([[np.nan, np.nan], np.asarray(nll[:-1], np.float64)
+                                                            / math.log(2)]),
+}
+
+
+@pytest.mark.parametrize("shift", OFF_BY_ONE)
+def test_the_check_catches_bits_off_by_one(scored_text, shift, monkeypatch):
+    # The nll lined up one character off the text: every scored character shown must be found wrong (the first
+    # book's unscored character 0 may look right: the shift to the previous character leaves it NaN too).
+    monkeypatch.setattr(charlm.report.bits, "bits_per_char", OFF_BY_ONE[shift])
+    wrong, shown = passage_misreadings(*scored_text)
+    assert len(wrong) >= shown - 1
 
 
 def test_html_page_is_self_contained(analysis):

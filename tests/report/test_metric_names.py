@@ -13,17 +13,17 @@ import pytest
 from charlm.data.corpus import preprocess_books
 from charlm.data.vocab import count_tokens, vocab_metrics
 from charlm.evaluate.run import evaluation_runtime
-from charlm.evaluate.zpaq import SKIPPED, anchor_metrics, anchor_runtime
+from charlm.evaluate.anchor import Candidate, anchor_metrics, anchor_runtime
+from charlm.evaluate.zpaq import SKIPPED
 from charlm.io import read_json
 from charlm.mix.run import mix_model
 from charlm.ngram.run import train_ngram
 from charlm.params import load_params
-from charlm.report.collect import collect_mixes, collect_results, read_anchor
-from charlm.report.entries import entry_table, summary
-from charlm.report.table import ranking
+from charlm.report.entries import summary
+from charlm.report.run import collect
 from charlm.train.distributed import Dist
 from charlm.train.run import runtime_log, train_metrics
-from fake_results import fake_params, write_fake_results
+from fake_results import fake_params, report_paths, write_fake_results
 from helpers import REPO, TINY_BOOKS, TINY_PARAMS, build_vocab
 
 PLACEHOLDERS = {"<split>": "(val|test)", "<id>": r"\d+", "<k>": r"\d+", "<model>": r"[\w-]+",
@@ -98,7 +98,7 @@ def written(tmp_path_factory) -> dict[str, list[dict]]:
     root = tmp_path_factory.mktemp("names")
     params = fake_params()
     dirs = write_fake_results(root, params)
-    results = collect_results(params, dirs["eval"], dirs["train"], dirs["live"], dirs["samples"])
+    collected = collect(params, report_paths(dirs))
     positions = [fake_position(("forward",)), fake_position(("forward", "backward"))]
     tiny = load_params(TINY_PARAMS)
     ids = np.random.default_rng(0).integers(0, 6, 3000)
@@ -106,18 +106,20 @@ def written(tmp_path_factory) -> dict[str, list[dict]]:
     corpus = preprocess_books(TINY_BOOKS, tiny.data.books, tiny.preprocess)
     counts = {split: Counter(count_tokens(text, "char")) for split, text in corpus.texts.items()}
     return {
-        "metrics/eval/<model>.json": [read_json(f) for f in dirs["eval"].iterdir()] + [mix_metrics(root, params, dirs)],
+        "metrics/eval/<model>.json": [read_json(f) for f in sorted(dirs["eval"].rglob("*.json"))]
+                                     + [mix_metrics(root, params, dirs)],
         "metrics/train/<model>.json": [train_metrics(pos, 100, 1024) for pos in positions],
         "metrics/train/ngram-<model>.json": [fitted.metrics for fitted in ngrams],
-        "metrics/summary.json": [summary(ranking(results), entry_table(results, collect_mixes(params, dirs["eval"]),
-                                                                       read_anchor(dirs["anchor"])))],
+        "metrics/summary.json": [summary(collected.static, collected.entries, collected.seeds)],
         "metrics/runtime/<model>.json": [runtime_log(pos, Dist(), "portable") for pos in positions]
                                         + [evaluation_runtime(12.3, "portable")]
                                         + [fitted.runtime for fitted in ngrams]
-                                        + [anchor_runtime(3.0, {"train": 1.0, "val": 1.1, "test": 1.2})],
-        "metrics/anchor/zpaq.json": [SKIPPED, anchor_metrics({"train": 900, "val": 1000, "test": 990},
-                                                             {"train": "ab " * 9, "val": "abc", "test": "cab"},
-                                                             5, "7.15")],
+                                        + [anchor_runtime(3.0, {"candidates.0.train": 1.0, "candidates.0.val": 1.1,
+                                                                "candidates.0.test": 1.2, "m5.train": 1.0, "m5.val": 1.1,
+                                                                "m5.test": 1.2, "test.book.11": 1.3})],
+        "metrics/anchor/zpaq.json": [SKIPPED, anchor_metrics(
+            [Candidate("x6.0ci1", "x6.0ci1", 900, 1000, 990)], Candidate(5, "56,234,1", 950, 1060, 1045),
+            {"train": "ab " * 9, "val": "abc", "test": "cab"}, "7.15", {11: (60, 2), 43: (30, 1)})],
         "metrics/data.json": [corpus.metrics],
         "metrics/vocab.json": [vocab_metrics(build_vocab(corpus.texts["train"], "char", 0), counts)],
     }

@@ -57,7 +57,7 @@ def test_full_repro_writes_every_model_and_is_up_to_date(repo):
     # The zpaq stage measures the anchor, or writes a skipped note where zpaq is not installed.
     anchor = json.loads((repo.root / "metrics" / "anchor" / "zpaq.json").read_text())
     if shutil.which("zpaq"):
-        assert anchor["method"] == params["zpaq"]["method"] and anchor["test.bpc"] > 0, anchor
+        assert anchor["method"] == params["zpaq"]["methods"][0] and anchor["test.bpc"] > 0, anchor
     else:
         assert set(anchor) == {"skipped"}, anchor
     report = (repo.root / "reports" / "report.md").read_text()
@@ -87,7 +87,7 @@ def test_forced_rerun_of_ngrams_mixes_zpaq_and_plot_changes_no_tracked_output(re
     output), so a rerun from scratch (no run cache) writes the same bytes for every model, mixture, metric,
     chart and report."""
     stages = {*(f"ngram@{name}" for name in repo.params["ngram"]), *(f"mix@{name}" for name in repo.params["mix"]),
-              "zpaq", "plot"}
+              "zpaq", "report"}
     lock = (repo.root / "dvc.lock").read_text()
     assert ran(repo.dvc("repro", "--force", "--single-item", *sorted(stages))) == stages
     assert (repo.root / "dvc.lock").read_text() == lock   # every output's md5 is unchanged
@@ -121,16 +121,19 @@ def test_editing_dynamic_evaluation_a_mixture_or_the_kernels_reruns_only_what_re
     name = next(iter(original["mix"]))
     try:
         repo.edit_params(**{"evaluate.dynamic.lr": original["evaluate"]["dynamic"]["lr"] / 2})
-        assert repo.stale_stages() == {*(f"evaluate@{m}" for m in original["models"]), "plot"}
+        repeats = {f"evaluate_seed@{m}-{s}" for m in original["compare"]["models"] for s in original["compare"]["seeds"]}
+        assert repeats   # the tiny profile has seed repeats: they are scored with evaluate.dynamic's params too
+        assert repo.stale_stages() == {*(f"evaluate@{m}" for m in original["models"]), *repeats, "report"}
         repo.set_params(original)
         repo.edit_params(**{f"mix.{name}.cache_order": original["mix"][name]["cache_order"] + 1})
-        assert repo.stale_stages() == {f"mix@{name}", "plot"}
+        assert repo.stale_stages() == {f"mix@{name}", "report"}
         repo.set_params(original)
         # The CPU kernels are a param of every stage that computes with floats (numpy or torch), and of no
         # stage that only moves text and integers.
         repo.edit_params(**{"runtime.kernels": "native"})
         stale = repo.stale_stages()
-        assert {s.split("@")[0] for s in stale} == {"train", "evaluate", "ngram", "evaluate_ngram", "mix", "plot"}
+        assert {s.split("@")[0] for s in stale} == {"train", "train_seed", "evaluate", "evaluate_seed", "ngram",
+                                                   "evaluate_ngram", "mix", "report"}
         assert {f"train@{m}" for m in original["models"]} | {f"ngram@{m}" for m in original["ngram"]} <= stale
     finally:
         repo.set_params(original)
@@ -138,18 +141,23 @@ def test_editing_dynamic_evaluation_a_mixture_or_the_kernels_reruns_only_what_re
 
 
 def test_editing_one_model_reruns_and_changes_only_that_model(repo):
+    assert "gru" in repo.params["compare"]["models"] and repo.params["compare"]["seeds"] == [1]
     repo.edit_params(**{"models.gru.hidden_size": 8})
-    assert repo.stale_stages() == {"train@gru", "plot"}   # evaluate@gru follows once its model changes
+    # evaluate@gru and evaluate_seed@gru-1 follow once their models change
+    assert repo.stale_stages() == {"train@gru", "train_seed@gru-1", "report"}
     # mix@<name> depends on all of data/scores (dvc.yaml cannot list a mixture's members), so it reruns once
     # evaluate@gru rewrites data/scores/gru, and writes the same numbers (gru is in no mixture: below).
-    assert ran(repo.dvc("repro")) == {"train@gru", "evaluate@gru", *(f"mix@{m}" for m in repo.params["mix"]), "plot"}
+    assert ran(repo.dvc("repro")) == {"train@gru", "evaluate@gru", "train_seed@gru-1", "evaluate_seed@gru-1",
+                                      *(f"mix@{m}" for m in repo.params["mix"]), "report"}
 
     diff = json.loads(repo.dvc("metrics", "diff", "--json").stdout)
     changed = {path: set(keys) for path, keys in diff.get("diff", diff).items() if keys}
     # metrics/runtime/{gru,evaluate-gru}.json: measured times of the rerun (shown, never tracked by DVC).
     assert set(changed) <= {"metrics/eval/gru.json", "metrics/train/gru.json", "metrics/summary.json",
-                            "metrics/runtime/gru.json", "metrics/runtime/evaluate-gru.json"}
+                            "metrics/runtime/gru.json", "metrics/runtime/evaluate-gru.json",
+                            "metrics/eval/seeds/gru-s1.json", "metrics/train/seeds/gru-s1.json",
+                            "metrics/runtime/seeds/gru-s1.json", "metrics/runtime/seeds/evaluate-gru-s1.json"}
     assert "test.bpc" in changed["metrics/eval/gru.json"]
     # The summary may re-rank others, but no other model's numbers change (gru is in no mixture).
-    assert all(k.startswith(("models.gru.", "entries.gru.", "best.")) or k.endswith(".rank")
+    assert all(k.startswith(("models.gru.", "entries.gru.", "best.", "compare.gru.")) or k.endswith(".rank")
                for k in changed["metrics/summary.json"])

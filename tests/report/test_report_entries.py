@@ -12,12 +12,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from charlm.data.vocab import load_vocab
 from charlm.errors import CharlmError
+from charlm.evaluate.paired import paired_bootstrap
+from charlm.evaluate.splits import EvalSplit, load_eval_split
+from charlm.params import load_params
+from charlm.report.compare import Comparisons, SeedStats, seed_entry, seed_ranking
+from charlm.report.run import collect
 from charlm.io import read_json, write_json
 from charlm.report import sections
 from charlm.report.charts import efficiency
 from charlm.report.collect import collect_mixes, collect_results, read_anchor
-from fake_results import build, build_fake_report, table_rows
+from fake_results import build, build_fake_report, report_paths, table_rows
+from helpers import TINY_PARAMS
 
 KINDS = {"rnn": "comparison", "gru": "comparison", "lstm": "comparison", "deep_lstm": "comparison",
          "bilstm": "comparison", "transformer": "comparison", "tf": "comparison", "champion": "champion",
@@ -95,8 +102,8 @@ def test_the_comparison_states_its_shared_budget_and_the_champion_its_own(built)
 def test_the_shared_budget_is_scaled_by_budget_scale(built):
     params, dirs, _, _ = built
     half = params.model_copy(update={"train": params.train.model_copy(update={"budget_scale": 0.5})})
-    results = collect_results(half, dirs["eval"], dirs["train"], dirs["live"], dirs["samples"])
-    text = sections.comparison(results, half)
+    c = collect(half, report_paths(dirs))
+    text = sections.comparison(c.results, c.seeds, half, c.comparisons)
     assert "**3,000 tokens** (`train.max_tokens` = 6,000 × `train.budget_scale` 0.5)" in text
     assert "Not equal: `gru` (2,160), `tf` (2,500)" in text
 
@@ -108,17 +115,97 @@ def test_dynamic_evaluation_shows_static_and_dynamic_side_by_side(built):
     assert list(rows) == list(params.evaluate.dynamic.models) == ["champion"]
     row = dict(zip(header, rows["champion"]))
     dynamic = {k.removeprefix("dynamic."): v for k, v in champion.items() if k.startswith("dynamic.")}
+    stream = {k.removeprefix("stream."): v for k, v in champion.items() if k.startswith("stream.")}
     assert row["static test bpc [95% CI]"] == interval(champion)
+    assert row["static, one stream"] == interval(stream)
     assert row["dynamic test bpc [95% CI]"] == interval(dynamic)
-    assert row["gain (bpc)"] == f"{champion['test.bpc'] - dynamic['test.bpc']:+.4f}"
+    # The gain is against the same weights read as one stream, with the paired interval of those two scores.
+    gain = paired(dirs, params, ("champion", "stream.test"), ("champion", "dynamic.test"))
+    assert row["gain over one stream [95% CI]"].startswith(f"{gain.diff:+.4f} [{gain.low:+.4f}, {gain.high:+.4f}]")
     assert row["dynamic val bpc"] == f"{dynamic['val.bpc']:.4f}"
     d = params.evaluate.dynamic
     assert (f"every segment of {d.segment} tokens is first scored and only then learned from (one `{d.optimizer}` "
             f"step, `lr` {d.lr:g}") in section(report, "Dynamic evaluation")
 
 
+def paired(dirs, params, a: tuple[str, str], b: tuple[str, str]):
+    """The paired bootstrap of two score files ((folder under data/scores or data/mix, split file)), recomputed
+    here from the files, as the report must."""
+    split = load_eval_split("test", dirs["processed"], dirs["interim"], load_vocab(dirs["processed"] / "vocab.json"))
+    def nll(folder, file):
+        root = dirs["mix"] if folder in params.mix else dirs["scores"]
+        return np.load(root / folder / f"{file}.npy")
+    e = params.evaluate
+    return paired_bootstrap(nll(*a), nll(*b), split.widths[1:], split.starts[1:], e.bootstrap_block,
+                            e.bootstrap_samples, e.seed)
+
+
+def test_every_gap_to_the_next_better_entry_is_the_paired_test_of_their_scores(built):
+    params, dirs, report, _ = built
+    header, rows = table_rows(report, "Best entries (test split)", key="entry")
+    names = list(rows)
+    files = {"champion (dynamic)": ("champion", "dynamic.test")}
+    checked = 0
+    for above, name in zip(names, names[1:]):
+        cell = dict(zip(header, rows[name]))["vs. next better"]
+        if "zpaq" in (above, name):
+            assert "(no paired test⁴)" in cell
+            continue
+        d = paired(dirs, params, files.get(name, (name, "test")), files.get(above, (above, "test")))
+        assert cell == f"{d.diff:+.4f} [{d.low:+.4f}, {d.high:+.4f}]" + ("" if d.significant else " (n.s.)"), name
+        checked += 1
+    assert checked >= 8
+    assert "paired block bootstrap of the two entries' per-character differences" in report
+
+
+def test_the_comparison_ranks_architectures_by_their_mean_over_seeds(built):
+    params, dirs, report, summary = built
+    header, rows = table_rows(report, "The architecture comparison (equal budget)")
+    assert list(params.compare.models) == ["rnn", "gru"] and list(params.compare.seeds) == [1]
+    bpc = {m: [read_json(dirs["eval"] / f"{m}.json")["test.bpc"],
+               *(read_json(dirs["eval"] / "seeds" / f"{m}-s{s}.json")["test.bpc"] for s in params.compare.seeds)]
+           for m in params.compare.models}
+    order = sorted(bpc, key=lambda m: np.mean(bpc[m]))
+    assert list(rows) == order
+    for m in order:
+        row = dict(zip(header, rows[m]))
+        assert row["seeds"] == ", ".join(map(str, params.seed_runs(m)))
+        assert row["test bpc: mean ± sd"] == f"**{np.mean(bpc[m]):.4f}** ± {np.std(bpc[m], ddof=1):.4f}"
+        assert summary["compare"][m]["test.bpc.mean"] == round(float(np.mean(bpc[m])), 4)
+    worse = dict(zip(header, rows[order[1]]))
+    apart = max(bpc[order[0]]) < min(bpc[order[1]])
+    assert worse["seeds apart"] == ("yes" if apart else "no")
+    assert worse["established"] in ("**yes**", "no")
+    if not apart:
+        assert worse["established"] == "no"   # the bootstrap alone never establishes a gap
+
+
+def test_a_gap_is_established_only_beyond_the_seeds_and_the_bootstrap():
+    """Synthetic scores: a gap the bootstrap finds but the seeds straddle is not established; one both agree on is."""
+    rng = np.random.default_rng(0)
+    n = 20000
+    hard = rng.gamma(2.0, 1.0, n)          # passages hard for every model: paired differences are steady
+    split = EvalSplit("test", np.zeros(n + 1, dtype=np.int64), np.ones(n + 1, dtype=np.int64),
+                      np.arange(n + 1, dtype=np.int64), ())
+    evaluate = load_params(TINY_PARAMS).evaluate
+
+    def rank(offsets: dict[str, list[float]]):
+        nll = {seed_entry(m, s): hard + o for m, seeds in offsets.items() for s, o in enumerate(seeds)}
+        stats = [SeedStats(m, m, (0, 1, 2), tuple(float((hard + o).mean() / np.log(2)) for o in seeds), (0, 0, 0))
+                 for m, seeds in offsets.items()]
+        return seed_ranking(stats, Comparisons(split, nll, evaluate))
+
+    # b is 0.05 nats worse on every character at each seed; a's seeds spread past b's.
+    (first, _), (second, gap) = rank({"a": [0.0, 0.01, 0.12], "b": [0.05, 0.05, 0.05]})
+    assert (first.model, second.model) == ("a", "b")
+    assert gap.diff.significant and not gap.apart and not gap.established
+    # The same gap with a's seeds close together: beyond both noises.
+    (first, _), (second, gap) = rank({"a": [0.0, 0.01, 0.02], "b": [0.05, 0.05, 0.05]})
+    assert (first.model, second.model) == ("a", "b") and gap.apart and gap.established
+
+
 def test_a_mixture_row_lists_its_members_with_their_weights(built):
-    _, dirs, report, _ = built
+    params, dirs, report, _ = built
     mix = read_json(dirs["eval"] / "ensemble.json")
     header, rows = table_rows(report, "Mixtures", key="mix")
     row = dict(zip(header, rows["ensemble"]))
@@ -126,6 +213,11 @@ def test_a_mixture_row_lists_its_members_with_their_weights(built):
                                        f"`kn4` {mix['weight.kn4']:.3f}, cache (order 3) {mix['weight.cache']:.3f}")
     assert row["test bpc [95% CI]"] == interval(mix)
     assert row["val bpc"] == f"{mix['val.bpc']:.4f}"
+    members = {m: read_json(dirs["eval"] / f"{m.split('.')[0]}.json")[("dynamic." if "." in m else "") + "test.bpc"]
+               for m in params.mix["ensemble"].members}
+    best = min(members, key=members.get)
+    d = paired(dirs, params, ("ensemble", "test"), (best.split(".")[0], "dynamic.test" if "." in best else "test"))
+    assert row["vs. best member [95% CI]"].startswith(f"{d.diff:+.4f} [{d.low:+.4f}, {d.high:+.4f}]")
 
 
 def test_the_anchor_row_has_no_interval_and_says_why(built):
@@ -153,7 +245,7 @@ def test_a_skipped_anchor_is_a_note_not_an_entry(built, tmp_path):
 def test_a_missing_anchor_file_is_skipped_with_a_note(tmp_path):
     anchor = read_anchor(tmp_path / "metrics" / "anchor" / "zpaq.json")
     assert anchor.metrics is None
-    note = sections.anchor_section(anchor).split("\n")[-1]
+    note = sections.anchor_section(anchor, None, None).split("\n")[-1]
     assert re.fullmatch(r"Skipped: not measured: `.*/metrics/anchor/zpaq\.json` is missing \(a run from before "
                         r"the zpaq stage\); `dvc repro zpaq` measures it\.", note)
 

@@ -1,4 +1,4 @@
-"""The plot stage: every model in params is in the table and report, with its training budget; charts exist;
+"""The report stage: every model in params is in the table and report, with its training budget; charts exist;
 nothing depends on wall time, so reruns are byte-identical."""
 from __future__ import annotations
 
@@ -52,7 +52,8 @@ def test_report_flags_a_book_whose_text_does_not_match_its_pin(built):
 def test_model_tables_show_training_tokens_not_timings(built):
     """Each single model is a row of its kind's table (the equal-budget comparison, the champion, the n-grams)."""
     params, dirs, report, _ = built
-    header, rows = table_rows(report, "The architecture comparison (equal budget)")
+    # The comparison's second table: each model's own run (the first ranks them over seeds).
+    header, rows = table_rows(report, "The architecture comparison (equal budget)", which=1)
     assert header == ["rank", "model", "type", "test bpc [95% CI]", "vs. next better", "val bpc", "test perplexity",
                       "parameters¹", "training tokens²", "epochs"]
     champion_header, champion = table_rows(report, "The champion")
@@ -109,9 +110,9 @@ def test_summary_and_table_rank_every_model_by_its_evaluated_test_bpc(built):
     assert best == {"neural.test.bpc": min(test_bpc[n] for n in params.models),
                     "ngram.test.bpc": min(test_bpc[n] for n in params.ngram), "static.test.bpc": min(test_bpc.values())}
     compared = [name for name in best_first if params.models.get(name) and params.models[name].role == "compare"]
-    for heading, names in (("The architecture comparison (equal budget)", compared),
-                           ("N-gram baselines", [name for name in best_first if name in params.ngram])):
-        header, rows = table_rows(report, heading)
+    for heading, names, which in (("The architecture comparison (equal budget)", compared, 1),
+                                  ("N-gram baselines", [name for name in best_first if name in params.ngram], 0)):
+        header, rows = table_rows(report, heading, which=which)
         assert list(rows) == names   # ranked among themselves
         for rank, name in enumerate(names, 1):
             assert rows[name][header.index("rank")] == str(rank)
@@ -150,20 +151,19 @@ def test_rerun_is_byte_identical(built, tmp_path):
 
 def test_missing_model_output_names_the_model(built, tmp_path, capsys):
     params, dirs, _, _ = built
-    spec = importlib.util.spec_from_file_location("stage_plot", REPO / "stages" / "plot.py")
+    spec = importlib.util.spec_from_file_location("stage_report", REPO / "stages" / "report.py")
     stage = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(stage)
     eval_dir = tmp_path / "eval"
-    eval_dir.mkdir()
-    for f in dirs["eval"].iterdir():
-        if f.name != "gru.json":
-            (eval_dir / f.name).write_bytes(f.read_bytes())
+    shutil.copytree(dirs["eval"], eval_dir, ignore=lambda folder, names: {"gru.json"} & set(names)
+                    if folder == str(dirs["eval"]) else set())
     with pytest.raises(SystemExit):
         run_stage(stage.main, ["--params", str(REPO / "tests" / "tiny_params.yaml"), "--eval", str(eval_dir),
                                "--train", str(dirs["train"]), "--live", str(dirs["live"]),
                                "--samples", str(dirs["samples"]), "--data", str(dirs["data"]),
-                               "--scores", str(dirs["scores"]), "--interim", str(dirs["interim"]),
-                               "--anchor", str(dirs["anchor"]),
+                               "--scores", str(dirs["scores"]), "--mix", str(dirs["mix"]),
+                               "--seed-scores", str(dirs["seed_scores"]), "--processed", str(dirs["processed"]),
+                               "--interim", str(dirs["interim"]), "--anchor", str(dirs["anchor"]),
                                "--plots", str(tmp_path / "plots"), "--report", str(tmp_path / "report.md"),
                                "--passage", str(tmp_path / "passage.html"), "--summary", str(tmp_path / "s.json")])
     err = capsys.readouterr().err

@@ -37,11 +37,14 @@ def test_every_stage_is_locked(two_runs):
     """The comparison below covers the whole pipeline: every stage of dvc.yaml has its outputs in dvc.lock."""
     for repo in two_runs:
         stages = set(yaml.safe_load((repo.root / "dvc.lock").read_text())["stages"])
-        expected = {"fetch", "preprocess", "build_vocab", "encode", "plot"}
+        expected = {"fetch", "preprocess", "build_vocab", "encode", "report"}
         params = repo.params
         expected |= {f"train@{m}" for m in params["models"]} | {f"evaluate@{m}" for m in params["models"]}
         expected |= {f"ngram@{n}" for n in params["ngram"]} | {f"evaluate_ngram@{n}" for n in params["ngram"]}
         expected |= {f"mix@{m}" for m in params["mix"]} | {"zpaq"}
+        repeats = [f"{m}-{s}" for m in params["compare"]["models"] for s in params["compare"]["seeds"]]
+        assert repeats
+        expected |= {f"train_seed@{r}" for r in repeats} | {f"evaluate_seed@{r}" for r in repeats}
         assert stages == expected
         outputs = set(lock_outputs(repo.root))
         assert {f"models/{m}.pt" for m in params["models"]} <= outputs

@@ -7,6 +7,7 @@ import re
 
 import numpy as np
 import pytest
+import yaml
 
 from charlm.errors import CharlmError
 from charlm.models.checkpoint import MODEL_FORMAT, load_checkpoint
@@ -28,6 +29,23 @@ def _argv(tmp_path, data, params, name="gru", out="out"):
     return ["--params", str(params), "--name", name, "--data", str(data), "--vocab", str(data / "vocab.json"),
             "--model", str(out / "m.pt"), "--resume", str(out / "r.pt"), "--metrics", str(out / "m.json"),
             "--live", str(out / "live"), "--runtime", str(out / "runtime.json")]
+
+
+def test_a_repeat_at_another_seed_is_that_seed_s_run(tmp_path, data):
+    """--seed (train_seed@<model>-<seed>) trains exactly what train.seed = <seed> would, and differs from seed 0."""
+    params = tiny_params(tmp_path / "p.yaml", train={"max_tokens": 1200, "eval_every_tokens": 600})
+    seeded = tmp_path / "p1.yaml"
+    raw = yaml.safe_load(params.read_text())
+    raw["train"]["seed"], raw["compare"]["seeds"] = 1, []     # seed 1 as the shared seed, so no repeat at it
+    seeded.write_text(yaml.safe_dump(raw, sort_keys=False))
+    stage.main([*_argv(tmp_path, data, params, out="repeat"), "--seed", "1"])
+    stage.main(_argv(tmp_path, data, seeded, out="seeded"))
+    stage.main(_argv(tmp_path, data, params, out="own"))
+    weights = {out: load_checkpoint(tmp_path / out / "m.pt", MODEL_FORMAT)["state_dict"]
+               for out in ("repeat", "seeded", "own")}
+    assert all(bool((weights["repeat"][k] == weights["seeded"][k]).all()) for k in weights["seeded"])
+    assert not all(bool((weights["repeat"][k] == weights["own"][k]).all()) for k in weights["own"])
+    assert (tmp_path / "repeat" / "m.json").read_text() == (tmp_path / "seeded" / "m.json").read_text()
 
 
 def test_outputs_model_metrics_and_curves(tmp_path, data):

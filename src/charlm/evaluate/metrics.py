@@ -12,7 +12,10 @@ cleaned text (splits.py); `oov_rate` the fraction of scored tokens that are <unk
 nothing to spell out. A model with a backward direction (the ELMo-style bilstm) also gets
 `backward.<same keys>` and `mean.<split>.{bpc,nats,ppl}`; the unprefixed keys are always the forward,
 causal direction, and only those are ever used to rank models. A model under evaluate.dynamic.models
-also gets `dynamic.<same keys>`: its forward direction under dynamic evaluation (dynamic.py).
+also gets `dynamic.<same keys>`: its forward direction under dynamic evaluation (dynamic.py), and
+`stream.<same keys>`: the same frozen weights reading each split as one stream, as dynamic evaluation
+reads it. The dynamic gain is stream − dynamic: both read the same stream, so the gain is adaptation
+alone, not also the difference between one stream and `batch_size` streams cut from the text.
 """
 from __future__ import annotations
 
@@ -27,16 +30,19 @@ from charlm.lm import LanguageModel
 from charlm.params import EvaluateParams
 
 # What each scoring run adds in front of the keys: the unprefixed keys are the forward, causal direction.
-PREFIXES = {"forward": "", "backward": "backward.", "dynamic": "dynamic."}
+PREFIXES = {"forward": "", "backward": "backward.", "stream": "stream.", "dynamic": "dynamic."}
 
 
 def score(lm: LanguageModel, split: EvalSplit, direction: str, params: EvaluateParams
           ) -> tuple[np.ndarray, np.ndarray]:
     """(nll in nats, index of the predicted token), both (N-1,), for every scored token of the split, in text
-    order. direction "dynamic" is the forward direction under dynamic evaluation (neural models only)."""
+    order. direction "dynamic" is the forward direction under dynamic evaluation (neural models only), and
+    "stream" the forward direction read as one stream, the way dynamic evaluation reads it."""
     n = len(split.tokens)
     if direction == "dynamic":
         nll = np.asarray(lm.dynamic_nll(split.tokens, params.dynamic), dtype=np.float64)
+    elif direction == "stream":
+        nll = np.asarray(lm.token_nll(split.tokens, "forward", 1), dtype=np.float64)
     else:
         nll = np.asarray(lm.token_nll(split.tokens, direction, params.batch_size), dtype=np.float64)
     if nll.shape != (n - 1,) or not np.isfinite(nll).all():
@@ -52,7 +58,8 @@ def evaluate_lm(lm: LanguageModel, splits: list[EvalSplit], params: EvaluatePara
                 dynamic: bool = False) -> tuple[dict[str, float], dict[str, np.ndarray]]:
     """(all metrics of one model over the given splits, flat keys, rounded for readable diffs; each split's
     forward nll in nats, (N-1,) float32 in text order, for data/scores: "<split>", and with `dynamic`
-    (a neural model) also "dynamic.<split>", its scores under dynamic evaluation)."""
+    (a neural model) also "dynamic.<split>", its scores under dynamic evaluation, and "stream.<split>",
+    its static scores read as one stream)."""
     metrics: dict[str, float] = {"num_parameters": int(lm.num_parameters), "vocab_size": int(vocab_size)}
     forward_nll: dict[str, np.ndarray] = {}
     for direction in lm.directions:
@@ -61,7 +68,7 @@ def evaluate_lm(lm: LanguageModel, splits: list[EvalSplit], params: EvaluatePara
     if dynamic and not hasattr(lm, "dynamic_nll"):
         raise CharlmError(f"evaluate.dynamic.models: model {lm.name!r} cannot adapt while scored (only neural "
                           f"models can)")
-    for direction in (*lm.directions, "dynamic") if dynamic else lm.directions:
+    for direction in (*lm.directions, "stream", "dynamic") if dynamic else lm.directions:
         for split in splits:
             nll, targets = score(lm, split, direction, params)
             prefix = PREFIXES[direction]

@@ -4,6 +4,7 @@ and the mix stage can interpolate models.
     split text            t h e ␣ w h a l e        (N tokens)
     <split>.npy             . . . . . . . .        (N-1,) float32 nats of tokens 1..N-1, forward (causal) direction
     dynamic.<split>.npy     . . . . . . . .        the same tokens under dynamic evaluation (evaluate.dynamic.models)
+    stream.<split>.npy      . . . . . . . .        the same tokens, static, read as one stream (dynamic models too)
 
 A file's name is its key in the dict save_scores takes and the `split` load_scores reads: "val", "dynamic.val".
 

@@ -1,44 +1,59 @@
-"""The compressor anchor: zpaq's cost, in bits per character, of each held-out split given the training split.
+"""zpaq, the program: one text compressed into a fresh archive, and the bytes of its coded data.
 
-    archive A = zpaq( text.txt = train               )    one block, one model from scratch
-    archive B = zpaq( text.txt = train + " " + split )    the same block, continued into the split
-    <split>.bpc = (|B| - |A|) · 8 / characters of the split
+    zpaq a text.zpaq text.txt -m<method> -t1 -noattributes -fragment 18
 
-One file, in one block, is what makes the difference a *conditional* cost. zpaq compresses every block
-with a fresh model, so the split is coded by a model that has just read all of train, as a language model
-trained on train scores it (one that, like dynamic evaluation, keeps learning as it reads). The space joins
-the two texts as the splits' books are joined; its few bits count toward the split, its character does not.
-Two files in one archive would add the second file's name, date and index entries to the difference, and
-zpaq could put them in separate blocks. Both archives hold one file of
-the same name, so their headers are the same size; what the split adds beyond its own bits is the index
-entry of each ~64 KiB dedupe fragment it brings: 32 bytes each, 0.006 bpc on the 265k characters of our val
-split (measured against `-fragment 10`, which makes one fragment). That overhead is part of any zpaq archive
-and is counted, as in the issue's reference numbers (1.675 val, 1.666 test at -m5).
+    text.zpaq = [c: update header] [d: the model │ the coded text] [h: fragment table] [i: the file's index]
+                                                   └──── coded ───┘
 
-The block size is set explicitly (the digit after the level: `-m56` = level 5, 2^6 MiB blocks, zpaq's own
-default for -m5), grown only when the text would not fit, and the block count zpaq reports is checked.
-One thread (`-t1`) and fixed file names: the archive's sizes are the same on every run. Its bytes are not
-(zpaq stores the time of each update in fixed-width fields), so only sizes are used.
+`coded` is the d block from its first coded byte to its end. zpaq codes a block with a fresh model, so for
+one text in one block, the coded bytes of train + split minus those of train alone are the split's cost
+given train, exactly as the arithmetic coder spent it (the d block's few end marks are the same in both).
+What an archive adds besides is its index: 28 bytes for each dedupe fragment (a SHA-1, a size, an id) and
+one file entry. At zpaq's default fragment size (~64 KiB) our val split brings 6 fragments, and -m5's
+archive grows by 0.0054 bpc more than its coded text at one fragment (1.6748 against 1.6694).
+`-fragment 18` (no cut before 16 MiB) keeps each text in one fragment, so the whole archive grows by
+exactly the coded bytes, as tests/evaluate/test_zpaq.py shows on a real zpaq.
+
+The method each archive was coded with is the one zpaq prints for its block (`[1..1] 5032767 -method
+56,234,1`), and two archives compared must show the same. A level (1..5) is not one model: zpaq picks it
+from its analysis of the block (a redundancy estimate and whether it looks like text, the two numbers after
+the comma) and sizes it to the block, so train alone and train + val could get different models. The
+level is therefore pinned to zpaq's own analysis of train at its default fragment size (what `zpaq a -m5`
+would choose), and the model sizes are compared too. An expert method (`x…`) is one fixed model.
+
+One thread (`-t1`) and fixed file names: the sizes are the same on every run. The archives' bytes are not
+(zpaq stores the time of each update), so only sizes are used.
 """
 from __future__ import annotations
 
 import math
-import os
 import re
 import shutil
 import subprocess
-import tempfile
-import time
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from charlm.errors import CharlmError
+from charlm.params import ZPAQ_EXPERT
 
 SKIPPED = {"skipped": "zpaq not found on PATH: apt-get install zpaq, then dvc repro -f -s zpaq"}
-_FILE = "text.txt"                    # the one file in every archive: equal names, equal header sizes
+_FILE = "text.txt"                    # the one file in every archive
+_ONE_FRAGMENT = "18"                  # -fragment 18: no content-defined cut before 64 * 2^18 bytes = 16 MiB
 _BANNER = re.compile(r"^zpaq v(\d+)\.(\d+)")
-_BLOCK = re.compile(r"\[\d+\.\.\d+\] \d+ -method ")   # zpaq's line per compressed block: [frags] bytes -method ...
+_BLOCK = re.compile(r"\[(\d+)\.\.(\d+)\] (\d+) -method (\S+)")   # zpaq's line per block: [fragments] bytes -method m
+_TAG = bytes.fromhex("376b5374a03183d38cb228b0d3")   # the locator tag zpaq writes before every block
+_DATA = re.compile(rb"\x01jDC\d{14}d\d{10}\x00[^\x00]*\x00\x00")   # a d block's segment header, coded data next
 _MIB = 1 << 20
+
+
+@dataclass(frozen=True)
+class Archive:
+    """What one compression left: coded bytes, the whole archive's bytes, and zpaq's line for its one block."""
+    coded: int        # the d block from its first coded byte to its end (module docstring)
+    size: int         # the archive file
+    method: str       # as zpaq printed it for the block (a level: with its analysis appended)
+    block_bytes: int  # the block's input: the text and 4 bytes of fragment list per fragment, + 8
+    fragments: int
 
 
 def find_zpaq() -> str | None:
@@ -57,28 +72,81 @@ def zpaq_version(exe: str) -> str:
     return f"{match[1]}.{match[2]}"
 
 
-def block_method(method: int, size: int) -> str:
-    """The -m argument: level `method`, then log2 of the block size in MiB, large enough for `size` bytes."""
-    default = 4 if method <= 2 else 6         # zpaq 7's defaults: 16 MiB for -m1/-m2, 64 MiB above
+def block_digits(level: int, size: int) -> str:
+    """Log2 of the block size in MiB for a level: zpaq's default (4 for -m1/-m2, 6 above) or what `size` bytes need."""
+    default = 4 if level <= 2 else 6
     # zpaq keeps a little of each block for itself; a 1/16 margin leaves plenty, and 2^11 MiB is its limit.
     needed = math.ceil(math.log2(max(size + size // 16, 1) / _MIB)) if size > _MIB else 0
-    return f"{method}{min(max(default, needed), 11)}"
+    return str(min(max(default, needed), 11))
 
 
-def compressed_size(exe: str, text: str, method: int, workdir: Path) -> int:
-    """Bytes of a fresh zpaq archive holding `text` as one file in one block; zpaq errors: CharlmError."""
+def method_argument(exe: str, method: int | str, size: int, train: str, workdir: Path) -> str:
+    """The -method to code texts of up to `size` bytes with: an expert method as written, after checking that
+    its block holds them; a level with its block size and pinned to zpaq's analysis of `train`."""
+    if isinstance(method, str):
+        digits = int(ZPAQ_EXPERT.fullmatch(method)[1])
+        if size + size // 16 > _MIB << digits:
+            raise CharlmError(f"zpaq method {method}: its blocks hold 2^{digits} MiB, too few for the "
+                              f"{size / _MIB:.1f} MiB of train and a split; write x{block_digits(3, size)} or more")
+        return method
+    digits = block_digits(method, size)
+    # Level 0 stores without coding, but zpaq analyses the block as for any level and prints the result.
+    stored = compress(exe, train, f"0{digits}", workdir, fragment=None)
+    redundancy, kind = stored.method.split(",")[1:3]
+    return f"{method}{digits},{redundancy},{kind}"
+
+
+def compress(exe: str, text: str, argument: str, workdir: Path, fragment: str | None = _ONE_FRAGMENT) -> Archive:
+    """A fresh archive of `text` as one file, in one block, coded with -method `argument`; zpaq errors: CharlmError."""
     data = text.encode("utf-8")
     workdir.mkdir(parents=True)
     (workdir / _FILE).write_bytes(data)
     archive = workdir / "text.zpaq"
-    out = _run([exe, "a", archive.name, _FILE, f"-m{block_method(method, len(data))}", "-t1", "-noattributes"],
-               cwd=workdir).stdout
-    blocks = sum(1 for line in out.splitlines() if _BLOCK.search(line))
-    if blocks != 1:
-        raise CharlmError(f"zpaq packed {len(data)} bytes into {blocks} blocks, not 1: the split would not be "
+    options = ["-fragment", fragment] if fragment else []
+    out = _run([exe, "a", archive.name, _FILE, f"-m{argument}", "-t1", "-noattributes", *options], cwd=workdir).stdout
+    blocks = _BLOCK.findall(out)
+    if len(blocks) != 1:
+        raise CharlmError(f"zpaq packed {len(data)} bytes into {len(blocks)} blocks, not 1: the split would not be "
                           f"coded given train")
     _check_listing(exe, archive, len(data))
-    return archive.stat().st_size
+    first, last, block_bytes, method = blocks[0]
+    fragments = int(last) - int(first) + 1
+    if fragment and fragments != 1:
+        raise CharlmError(f"zpaq cut {len(data)} bytes into {fragments} fragments despite -fragment {fragment}")
+    raw = archive.read_bytes()
+    return Archive(coded_bytes(raw), len(raw), method, int(block_bytes), fragments)
+
+
+def coded_bytes(archive: bytes) -> int:
+    """Bytes of an archive's data blocks from their first coded byte to their end; none found: CharlmError."""
+    total, found = 0, False
+    for block in archive.split(_TAG)[1:]:
+        header = _DATA.search(block)
+        if header is not None:
+            total, found = total + len(block) - header.end(), True
+    if not found:
+        raise CharlmError("zpaq's archive has no data block (jDC…d) where zpaq 7 writes one")
+    return total
+
+
+def coded_with(archive: Archive) -> tuple[str, int | None]:
+    """(method, model size) zpaq coded the block with: an expert method as printed, with no size of its own; a
+    level as its first three fields (level and block size, redundancy, kind: zpaq appends its own analysis
+    after them, unused when they are given) and the log2 MiB that libzpaq sizes its model to from the block's
+    bytes n, bits(n + 4095) - 20."""
+    if not archive.method[:1].isdigit():
+        return archive.method, None
+    return ",".join(archive.method.split(",")[:3]), max((archive.block_bytes + 4095).bit_length() - 20, 0)
+
+
+def check_same_method(argument: str, archives: dict[str, Archive]) -> None:
+    """CharlmError unless every archive (named by what it holds) was coded with one model, that of `argument`."""
+    used = {name: coded_with(archive) for name, archive in archives.items()}
+    if {method for method, _ in used.values()} != {argument} or len(set(used.values())) > 1:
+        shown = "; ".join(f"{name}: -method {method}" + (f", model of 2^{bits} MiB" if bits is not None else "")
+                          for name, (method, bits) in used.items())
+        raise CharlmError(f"zpaq -m{argument} did not code these archives with one model ({shown}): a difference "
+                          f"of their sizes would not be one model's cost")
 
 
 def _check_listing(exe: str, archive: Path, size: int) -> None:
@@ -99,43 +167,3 @@ def _run(cmd: list[str], cwd: Path | None = None, check: bool = True) -> subproc
         last = lines[-1] if lines else (proc.stdout.strip().splitlines() or ["(no output)"])[-1]
         raise CharlmError(f"{' '.join(cmd[:2])} exited {proc.returncode}: {last.strip()}")
     return proc
-
-
-def anchor_metrics(sizes: dict[str, int], texts: dict[str, str], method: int, version: str) -> dict:
-    """metrics/anchor/zpaq.json (keys: docs/metrics.md) from archive sizes: "train" alone, "val"/"test" after train."""
-    metrics = {"method": method, "version": version, "train.bytes_compressed": sizes["train"],
-               "train.chars": len(texts["train"])}
-    for split in ("val", "test"):
-        extra = sizes[split] - sizes["train"]
-        metrics |= {f"{split}.bpc": round(extra * 8 / len(texts[split]), 4), f"{split}.bytes_compressed": extra,
-                    f"{split}.chars": len(texts[split])}
-    return metrics
-
-
-def run_anchor(exe: str, texts: dict[str, str], method: int, scratch: Path | None = None) -> tuple[dict, dict]:
-    """(metrics, runtime log) of the anchor on texts {"train", "val", "test"}; empty split: CharlmError."""
-    for split in ("train", "val", "test"):
-        if not texts[split]:
-            raise CharlmError(f"data/interim/{split}.txt is empty: the anchor needs text in train, val and test")
-    version = zpaq_version(exe)
-    inputs = {"train": texts["train"], **{s: f"{texts['train']} {texts[s]}" for s in ("val", "test")}}
-    start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="zpaq-", dir=scratch) as tmp:
-        # Three independent single-threaded processes: running them side by side changes no byte.
-        workers = min(len(inputs), len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
-        with ThreadPoolExecutor(workers) as pool:
-            jobs = {name: pool.submit(_timed, exe, text, method, Path(tmp) / name) for name, text in inputs.items()}
-            results = {name: job.result() for name, job in jobs.items()}
-    sizes = {name: size for name, (size, _) in results.items()}
-    seconds = {name: s for name, (_, s) in results.items()}
-    return anchor_metrics(sizes, texts, method, version), anchor_runtime(time.perf_counter() - start, seconds)
-
-
-def anchor_runtime(wall_s: float, compress_s: dict[str, float]) -> dict:
-    """metrics/runtime/zpaq.json: the whole measurement's seconds, and each compression's ("val": train + val)."""
-    return {"wall_time_s": round(wall_s, 3), **{f"{name}.compress_s": round(s, 3) for name, s in compress_s.items()}}
-
-
-def _timed(exe: str, text: str, method: int, workdir: Path) -> tuple[int, float]:
-    start = time.perf_counter()
-    return compressed_size(exe, text, method, workdir), time.perf_counter() - start

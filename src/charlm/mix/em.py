@@ -4,9 +4,13 @@
     mixture      p(t) = Σ_k w_k exp(-nll_k(t)),  Σ_k w_k = 1
 
 EM raises the val log-likelihood Σ_t log p(t) at every step: each weight becomes the mean share of
-the probability that its member contributes, w_k <- mean_t w_k p_k(t) / p(t).
+the probability that its member contributes, w_k <- mean_t w_k p_k(t) / p(t). It can crawl: between
+near-identical members the likelihood is almost flat, each step moves the weights a little, and the cap
+stops it still moving. The fit says so (`converged`), so the mix stage can warn instead of returning quietly.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -14,8 +18,16 @@ TOLERANCE = 1e-7       # stop when no weight moves more than this in one step
 MAX_ITERATIONS = 1000
 
 
-def fit_weights(nll: np.ndarray) -> np.ndarray:
-    """(K,) float64 weights, summing to 1, that maximise the likelihood of the (K, N) per-token nll (nats)."""
+@dataclass(frozen=True)
+class EMFit:
+    weights: np.ndarray   # (K,) float64, summing to 1
+    iterations: int       # EM steps taken, at most MAX_ITERATIONS
+    converged: bool       # the last step moved no weight by TOLERANCE or more; False: stopped by the cap
+
+
+def fit_weights(nll: np.ndarray) -> EMFit:
+    """The (K,) weights, summing to 1, that maximise the likelihood of the (K, N) per-token nll (nats), and
+    whether EM got there within MAX_ITERATIONS steps."""
     nll = np.asarray(nll, dtype=np.float64)
     if nll.ndim != 2 or nll.shape[0] < 1 or nll.shape[1] < 1 or not np.isfinite(nll).all():
         raise ValueError(f"fit_weights: expected finite (K, N) nll, got shape {nll.shape}")
@@ -23,15 +35,15 @@ def fit_weights(nll: np.ndarray) -> np.ndarray:
     # is exactly 1, so a token every member finds unlikely (nll 30+) cannot underflow the denominator.
     scaled = np.exp(nll.min(axis=0) - nll)          # (K, N) in (0, 1]
     weights = np.full(len(nll), 1.0 / len(nll))
-    for _ in range(MAX_ITERATIONS):
+    for step in range(1, MAX_ITERATIONS + 1):
         inverse = 1.0 / (weights @ scaled)           # (N,) 1 / p(t), scaled alike
         updated = weights * (scaled @ inverse) / scaled.shape[1]   # w_k mean_t p_k(t) / p(t)
         updated /= updated.sum()                     # exact in theory; keeps rounding from drifting
         done = np.abs(updated - weights).max() < TOLERANCE
         weights = updated
         if done:
-            break
-    return weights
+            return EMFit(weights, step, True)
+    return EMFit(weights, MAX_ITERATIONS, False)
 
 
 def mixture_nll(nll: np.ndarray, weights: np.ndarray) -> np.ndarray:

@@ -15,6 +15,8 @@ import pandas as pd
 from charlm.errors import CharlmError
 from charlm.io import read_json
 from charlm.params import Params, TrainParams
+from charlm.report.compare import Comparisons, SeedStats, seed_scores_name
+from charlm.model_names import eval_stage, train_stage
 
 # DVCLive files the trainer writes under dvclive/train/<name>/plots/metrics/ (x = "step" = training tokens).
 # The forward direction's val bpc is the honest curve for every model, the bilstm included.
@@ -118,15 +120,14 @@ def collect_results(params: Params, eval_dir: Path, train_dir: Path, live_dir: P
     results = []
     for name in [*params.models, *params.ngram]:
         neural = name in params.models
-        train_stage, eval_stage = (f"train@{name}", f"evaluate@{name}") if neural else \
-            (f"ngram@{name}", f"evaluate_ngram@{name}")
+        trained_by, scored_by = train_stage(params, name), eval_stage(params, name)
         dynamic = name in params.evaluate.dynamic.models
-        eval_path = _require(eval_dir / f"{name}.json", name, "its evaluation", eval_stage)
+        eval_path = _require(eval_dir / f"{name}.json", name, "its evaluation", scored_by)
         keys = [*RANKED_KEYS, *(f"dynamic.{key}" for key in RANKED_KEYS if dynamic)]
-        evaluation = require_keys(read_json(eval_path), keys, eval_path, eval_stage)
+        evaluation = require_keys(read_json(eval_path), keys, eval_path, scored_by)
         train = read_train_metrics(_require(train_dir / (f"{name}.json" if neural else f"ngram-{name}.json"),
-                                            name, "its training metrics", train_stage), train_stage)
-        samples = _require(samples_dir / f"{name}.md", name, "its samples", eval_stage).read_text("utf-8")
+                                            name, "its training metrics", trained_by), trained_by)
+        samples = _require(samples_dir / f"{name}.md", name, "its samples", scored_by).read_text("utf-8")
         if neural:
             model = params.models[name]
             settings = {f"models.{name}": model.model_dump()}
@@ -139,6 +140,23 @@ def collect_results(params: Params, eval_dir: Path, train_dir: Path, live_dir: P
         results.append(ModelResult(name, "neural" if neural else "n-gram", evaluation, train, settings, samples,
                                    curve, label, budget, role, dynamic))
     return results
+
+
+def collect_seeds(params: Params, results: list[ModelResult], eval_dir: Path) -> list[SeedStats]:
+    """Each compare.models entry's test and val bpc at every seed it trains at (Params.seed_runs), in params order;
+    the repeats' metrics are metrics/eval/seeds/<model>-s<seed>.json."""
+    by_name = {r.name: r for r in results}
+    out = []
+    for name in params.compare.models:
+        evals = [by_name[name].eval]
+        for seed in params.compare.seeds:
+            repeat = seed_scores_name(name, seed)
+            path = _require(eval_dir / "seeds" / f"{repeat}.json", name, f"its seed-{seed} evaluation",
+                            f"evaluate_seed@{repeat}")
+            evals.append(require_keys(read_json(path), RANKED_KEYS, path, f"evaluate_seed@{repeat}"))
+        out.append(SeedStats(name, by_name[name].description, tuple(params.seed_runs(name)),
+                             tuple(e["test.bpc"] for e in evals), tuple(e["val.bpc"] for e in evals)))
+    return out
 
 
 @dataclass(frozen=True)
@@ -186,3 +204,17 @@ def read_anchor(path: Path) -> Anchor:
     if "skipped" in metrics:
         return Anchor(None, str(metrics["skipped"]))
     return Anchor(require_keys(metrics, ("val.bpc", "test.bpc", "method", "version"), path, "zpaq"))
+
+
+@dataclass(frozen=True)
+class Collected:
+    """What the report shows, loaded and compared (report.run.collect)."""
+    results: list[ModelResult]
+    mixes: list[MixResult]
+    anchor: Anchor
+    seeds: list[SeedStats]          # compare.models over their seeds
+    static: pd.DataFrame            # table.ranking of every model
+    entries: pd.DataFrame           # entries.entry_table: every ranked entry
+    comparisons: Comparisons        # the paired tests
+    titles: dict                    # book id -> title
+    unpinned: list                  # ids of books whose text does not match its sha256 pin

@@ -11,6 +11,7 @@ import re
 import pandas as pd
 
 from charlm.report.collect import Anchor, MixResult, ModelResult
+from charlm.report.compare import Comparisons, SeedStats
 from charlm.report.table import add_ranks
 
 # An entry's kind is one of: comparison, champion, dynamic, mixture, n-gram, compressor.
@@ -27,7 +28,8 @@ def pays_every_character(metrics: dict, prefix: str = "") -> bool:
     return metrics[f"{prefix}test.oov_rate"] == 0
 
 
-def entry_table(results: list[ModelResult], mixes: list[MixResult], anchor: Anchor) -> pd.DataFrame:
+def entry_table(results: list[ModelResult], mixes: list[MixResult], anchor: Anchor, comparisons: Comparisons
+                ) -> pd.DataFrame:
     """One row per entry: entry (id), model (the name in params), kind, what, test_bpc, ci_low, ci_high
     (NaN for the compressor), val_bpc, oov_rate, book_bpc ({book id: test bpc}); ranked by add_ranks."""
     rows = []
@@ -43,7 +45,7 @@ def entry_table(results: list[ModelResult], mixes: list[MixResult], anchor: Anch
         rows.append({"entry": "zpaq", "model": "zpaq", "kind": "compressor", "what": f"zpaq -m{a['method']}",
                      "test_bpc": a["test.bpc"], "ci_low": float("nan"), "ci_high": float("nan"),
                      "val_bpc": a["val.bpc"], "oov_rate": 0.0, "book_bpc": {}})
-    return add_ranks(pd.DataFrame(rows), "entry")
+    return add_ranks(pd.DataFrame(rows), "entry", comparisons)
 
 
 def _row(entry: str, model: str, kind: str, what: str, metrics: dict, prefix: str = "") -> dict:
@@ -60,9 +62,10 @@ def mix_description(mix: MixResult) -> str:
     return f"mixture of {len(mix.members)} model{'s' if len(mix.members) != 1 else ''}{cache}"
 
 
-def summary(static: pd.DataFrame, entries: pd.DataFrame) -> dict:
+def summary(static: pd.DataFrame, entries: pd.DataFrame, seeds: list[SeedStats]) -> dict:
     """metrics/summary.json: `models` (each static model's rank among the ranked static models and headline
-    numbers), `entries` (every entry's kind, rank in the report's Best entries and score) and `best`.
+    numbers), `entries` (every entry's kind, rank in the report's Best entries and score), `best`, and
+    `compare` (each compare.models entry's test bpc over its seeds: mean, sd, min, max, seeds).
 
     Keys as in the eval and train metrics (docs/metrics.md). A DVC output, so no timings: the run's wall
     time and speed are in metrics/runtime/ (not tracked). An entry that is not ranked has no `rank`.
@@ -80,7 +83,10 @@ def summary(static: pd.DataFrame, entries: pd.DataFrame) -> dict:
         interval = {} if pd.isna(row.ci_low) else {"test.bpc_ci_low": row.ci_low, "test.bpc_ci_high": row.ci_high}
         listed[row.entry] = {"kind": row.kind, "test.bpc": row.test_bpc, "val.bpc": row.val_bpc,
                              "test.oov_rate": row.oov_rate, **interval, **_rank(row)}
-    return {"models": models, "entries": listed, "best": best_scores(static, entries)}
+    compare = {s.model: {"test.bpc.mean": round(s.mean, 4), "test.bpc.min": s.low, "test.bpc.max": s.high,
+                         "seeds": len(s.seeds), **({} if pd.isna(s.sd) else {"test.bpc.sd": round(s.sd, 4)})}
+               for s in seeds}
+    return {"models": models, "entries": listed, "best": best_scores(static, entries), "compare": compare}
 
 
 def _rank(row) -> dict:

@@ -13,27 +13,27 @@ from charlm.params import EvaluateParams, Params
 from charlm.report import sections
 from charlm.report.bits import BitsAnalysis
 from charlm.report.bits_markdown import where_the_bits_go
-from charlm.report.collect import Anchor, MixResult, ModelResult
+from charlm.report.collect import Collected, ModelResult
 from charlm.report.table import format_flops, markdown_table
 
 
-def render_report(results: list[ModelResult], mixes: list[MixResult], anchor: Anchor, static: pd.DataFrame,
-                  entries: pd.DataFrame, charts: dict[str, str], book_titles: dict, params: Params, unpinned: list,
-                  bits: BitsAnalysis | str, bits_links: dict[str, str]) -> str:
-    """The whole report page. `static` ranks the models (table.ranking), `entries` every entry
-    (entries.entry_table); `charts` maps chart file names to links relative to the report, `unpinned` lists
-    the ids of books whose text does not match their sha256 pin (or have none); `bits` is the "Where the
-    bits go" analysis (or why it is skipped) and `bits_links` its charts' links and its HTML page's ("page")."""
-    parts = [_intro(results, entries, book_titles), _pins(book_titles, unpinned), sections.best_entries(entries),
-             sections.not_ranked(entries), sections.comparison(results, params), sections.champion(results, params),
-             sections.dynamic(results, params), sections.mixtures(mixes, entries), sections.ngrams(results),
-             sections.anchor_section(anchor), _budgets(results, static), _charts(charts),
-             where_the_bits_go(bits, bits_links), _bidirectional(results), _method(params.evaluate),
-             _samples(results), _settings(results, params)]
+def render_report(c: Collected, params: Params, charts: dict[str, str], bits: BitsAnalysis | str,
+                  bits_links: dict[str, str]) -> str:
+    """The whole report page from what was collected and compared (`c`). `charts` maps chart file names to
+    links relative to the report; `bits` is the "Where the bits go" analysis (or why it is skipped) and
+    `bits_links` its charts' links and its HTML page's ("page")."""
+    parts = [_intro(c), _pins(c.titles, c.unpinned), sections.best_entries(c.entries),
+             sections.not_ranked(c.entries), sections.comparison(c.results, c.seeds, params, c.comparisons),
+             sections.champion(c.results, params, c.comparisons), sections.dynamic(c.results, params, c.comparisons),
+             sections.mixtures(c.mixes, c.entries, c.comparisons), sections.ngrams(c.results, c.comparisons),
+             sections.anchor_section(c.anchor, c.entries, c.comparisons), _budgets(c.results, c.static), _charts(charts),
+             where_the_bits_go(bits, bits_links), _bidirectional(c.results), _method(params.evaluate),
+             _samples(c.results), _settings(c.results, params)]
     return "\n\n".join(p for p in parts if p).rstrip() + "\n"
 
 
-def _intro(results: list[ModelResult], entries: pd.DataFrame, book_titles: dict) -> str:
+def _intro(c: Collected) -> str:
+    results, entries, book_titles = c.results, c.entries, c.titles
     vocab_size = int(results[0].eval["vocab_size"])
     lines = ["# Which model predicts these novels best?", "",
              "Every model reads the held-out text of the novels one character at a time and pays "
@@ -59,10 +59,12 @@ def _intro(results: list[ModelResult], entries: pd.DataFrame, book_titles: dict)
     neural, ngram = (single[single["kind"].isin(kinds)] for kinds in (["comparison", "champion"], ["n-gram"]))
     if len(neural) and len(ngram):
         n, g = neural.iloc[0], ngram.iloc[0]
-        difference = g.test_bpc - n.test_bpc
-        lines.append(f"The best neural model (`{n.model}`, {n.test_bpc:.4f}) is {abs(difference):.4f} bpc "
-                     f"{'better' if difference > 0 else 'worse'} than the best n-gram baseline "
-                     f"(`{g.model}`, {g.test_bpc:.4f}).")
+        d = c.comparisons.paired(g.model, n.model)      # > 0: the neural model is better
+        low, high = (d.low, d.high) if d.diff > 0 else (-d.high, -d.low)
+        verdict = "" if d.significant else " That gap is not established on this test set."
+        lines.append(f"The best neural model (`{n.model}`, {n.test_bpc:.4f}) is {abs(d.diff):.4f} bpc "
+                     f"{'better' if d.diff > 0 else 'worse'} than the best n-gram baseline "
+                     f"(`{g.model}`, {g.test_bpc:.4f}), paired 95% interval [{low:.4f}, {high:.4f}].{verdict}")
     with_books = ranked[ranked["book_bpc"].map(len) > 1]
     if len(with_books):
         lines.append(_easiest_and_hardest(with_books.iloc[0], book_titles))

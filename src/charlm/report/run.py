@@ -1,47 +1,87 @@
-"""The plot stage's work: collect every model, mixture and the anchor, rank them, draw the charts, render the report."""
+"""The report stage's work: collect every model, mixture and the anchor, rank them, draw the charts, render the report."""
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
+from charlm.data.vocab import load_vocab
 from charlm.errors import CharlmError
 from charlm.evaluate.scores import load_scores
+from charlm.evaluate.paired_books import book_bpc
+from charlm.evaluate.splits import load_eval_split
 from charlm.io import atomic_write, read_json
 from charlm.params import Params
 from charlm.report.bits import BitsAnalysis, analyse
 from charlm.report.bits_charts import draw_bits
 from charlm.report.charts import draw_all
-from charlm.report.collect import ModelResult, collect_mixes, collect_results, read_anchor
+from charlm.report.collect import Collected, ModelResult, collect_mixes, collect_results, collect_seeds, read_anchor
+from charlm.report.compare import ScorePaths, load_comparisons
 from charlm.report.entries import entry_table, summary
 from charlm.report.markdown import render_report
 from charlm.report.passage import passage_html, skipped_html
 from charlm.report.table import ranking
+from charlm.model_names import eval_stage
 
 
-def build_report(params: Params, eval_dir: Path, train_dir: Path, live_dir: Path, samples_dir: Path,
-                 plots_dir: Path, report_path: Path, data_metrics: dict, scores_dir: Path, interim_dir: Path,
-                 passage_path: Path, anchor_path: Path) -> tuple[str, dict]:
-    """Draw the charts into `plots_dir` and the coloured passages into `passage_path` (HTML); return (report
-    markdown, metrics/summary.json content).
+@dataclass(frozen=True)
+class ReportPaths:
+    """Everything the report stage reads (all DVC-tracked, never metrics/runtime) and writes."""
+    eval: Path          # metrics/eval: <name>.json of every model and mixture, seeds/<model>-s<seed>.json
+    train: Path         # metrics/train: <name>.json, ngram-<name>.json
+    live: Path          # dvclive/train: each neural model's curves
+    samples: Path       # reports/samples
+    data: Path          # metrics/data.json: which books match their pin
+    scores: ScorePaths  # per-token test nll: data/scores, data/mix, data/seed_scores
+    processed: Path     # data/processed: test.npy and vocab.json (each token's width in characters)
+    interim: Path       # data/interim: test.txt and books.json
+    anchor: Path        # metrics/anchor/zpaq.json (missing: not measured)
+    plots: Path         # out: the PNG charts
+    report: Path        # out: reports/report.md (only its folder is used here: links are relative to it)
+    passage: Path       # out: reports/bits_passage.html
 
-    `eval_dir` holds every model's and mixture's metrics; `data_metrics` is metrics/data.json, for the books
-    whose text does not match its sha256 pin; `scores_dir` holds each model's per-token nll, `interim_dir`
-    the test text and books.json; `anchor_path` is metrics/anchor/zpaq.json (missing: not measured)."""
-    results = collect_results(params, eval_dir, train_dir, live_dir, samples_dir)
-    mixes, anchor = collect_mixes(params, eval_dir), read_anchor(anchor_path)
-    static, entries = ranking(results), entry_table(results, mixes, anchor)
+
+def build_report(params: Params, paths: ReportPaths) -> tuple[str, dict]:
+    """Draw the charts into `paths.plots` and the coloured passages into `paths.passage` (HTML); return (report
+    markdown, metrics/summary.json content)."""
+    c = collect(params, paths)
+    charts = draw_all(c.results, c.entries, c.anchor, c.titles, paths.plots)
+    bits = bits_analysis(params, c.results, paths.scores.scores, paths.interim)
+    bits_files = [] if isinstance(bits, str) else draw_bits(bits, paths.plots)
+    atomic_write(paths.passage, skipped_html(bits) if isinstance(bits, str) else passage_html(bits))
+    links = {path.name: relative_link(path, paths.report) for path in charts}
+    bits_links = {path.name: relative_link(path, paths.report) for path in bits_files}
+    bits_links["page"] = relative_link(paths.passage, paths.report)
+    return render_report(c, params, links, bits, bits_links), summary(c.static, c.entries, c.seeds)
+
+
+def collect(params: Params, paths: ReportPaths) -> Collected:
+    """Load every input and make every comparison the report states."""
+    vocab = load_vocab(paths.processed / "vocab.json")
+    comparisons = load_comparisons(params, load_eval_split("test", paths.processed, paths.interim, vocab),
+                                   paths.scores)
+    results = collect_results(params, paths.eval, paths.train, paths.live, paths.samples)
+    mixes, anchor = collect_mixes(params, paths.eval), read_anchor(paths.anchor)
+    comparisons.books = per_book_costs(results, mixes, anchor)
     titles = {book.id: book.title for book in params.data.books}
-    charts = draw_all(results, entries, anchor, titles, plots_dir)
-    bits = bits_analysis(params, results, scores_dir, interim_dir)
-    bits_files = [] if isinstance(bits, str) else draw_bits(bits, plots_dir)
-    atomic_write(passage_path, skipped_html(bits) if isinstance(bits, str) else passage_html(bits))
-    links = {path.name: relative_link(path, report_path) for path in charts}
-    bits_links = {path.name: relative_link(path, report_path) for path in bits_files}
-    bits_links["page"] = relative_link(passage_path, report_path)
+    data_metrics = read_json(paths.data)
     unpinned = [book_id for book_id in titles if not data_metrics["per_book"][str(book_id)]["pinned"]]
-    report = render_report(results, mixes, anchor, static, entries, links, titles, params, unpinned, bits,
-                           bits_links)
-    return report, summary(static, entries)
+    return Collected(results, mixes, anchor, collect_seeds(params, results, paths.eval), ranking(results, comparisons),
+                     entry_table(results, mixes, anchor, comparisons), comparisons, titles, unpinned)
+
+
+def per_book_costs(results: list[ModelResult], mixes: list, anchor) -> dict[str, tuple[dict, dict]]:
+    """Every entry's ({book id: test bpc}, {book id: characters}), zpaq's when zpaq.per_book measured them: what
+    the paired comparison over books with zpaq reads (Comparisons.by_books)."""
+    books = {}
+    for r in results:
+        books[r.name] = book_bpc(r.eval)
+        if r.dynamic:
+            books[f"{r.name}.dynamic"] = book_bpc(r.eval, "dynamic.")
+    books.update({mix.name: book_bpc(mix.eval) for mix in mixes})
+    if anchor.metrics is not None and book_bpc(anchor.metrics)[0]:
+        books["zpaq"] = book_bpc(anchor.metrics)
+    return {entry: costs for entry, costs in books.items() if len(costs[0]) > 1}
 
 
 def relative_link(path: Path, report_path: Path) -> str:
@@ -63,7 +103,7 @@ def bits_analysis(params: Params, results: list[ModelResult], scores_dir: Path, 
     text, books = read_test_text(interim_dir)
     neural, ngram = best["neural"], best["n-gram"]
     nll = {r.name: load_scores(scores_dir / r.name, "test", len(text),
-                               f"evaluate@{r.name}" if r is neural else f"evaluate_ngram@{r.name}")
+                               eval_stage(params, r.name))
            for r in (neural, ngram)}
     shade = "neural" if neural.eval["val.bpc"] <= ngram.eval["val.bpc"] else "ngram"
     return analyse(text, neural.name, nll[neural.name], ngram.name, nll[ngram.name], books, shade,

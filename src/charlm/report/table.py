@@ -1,12 +1,13 @@
-"""Rank models (or any entries) by test bpc, mark differences inside the confidence interval, format tables."""
+"""Rank models (or any entries) by test bpc, test each gap with the paired bootstrap, format tables."""
 from __future__ import annotations
 
 import pandas as pd
 
 from charlm.report.collect import ModelResult
+from charlm.report.compare import Comparisons, gap_cell
 
 
-def ranking(results: list[ModelResult]) -> pd.DataFrame:
+def ranking(results: list[ModelResult], comparisons: Comparisons) -> pd.DataFrame:
     """One row per model, ranked by forward test bpc (add_ranks), with what the model tables show."""
     df = pd.DataFrame([{
         "model": r.name, "kind": r.kind, "type": r.description, "test_bpc": r.eval["test.bpc"],
@@ -14,30 +15,28 @@ def ranking(results: list[ModelResult]) -> pd.DataFrame:
         "oov_rate": r.eval["test.oov_rate"], "test_ppl": r.eval["test.ppl"],
         "num_parameters": int(r.eval["num_parameters"]), "train_tokens": r.train_tokens, "epochs": r.epochs,
         "train_flops": r.train_flops} for r in results])
-    return add_ranks(df, "model")
+    return add_ranks(df, "model", comparisons)
 
 
-def add_ranks(df: pd.DataFrame, name: str) -> pd.DataFrame:
-    """`df` best (lowest test_bpc) first, with `ranked`, `rank`, the `gap` to the row one better, `significant`.
+def add_ranks(df: pd.DataFrame, name: str, comparisons: Comparisons) -> pd.DataFrame:
+    """`df` best (lowest test_bpc) first, with `ranked`, `rank`, the `gap` to the row one better, and `paired`:
+    that gap's paired bootstrap (compare.py), None for the first row, unranked rows, and a row without
+    per-token scores (a compressor). `name` is the column of entry ids.
 
     Only rows with oov_rate 0 are ranked: an unknown token costs p(<unk>), not the bits of the characters it
     stands for, so such a row has not paid for every character. They come last, with rank <NA>.
-    `significant` is False when the gap is inside the 95% intervals: either row's point estimate lies in
-    the other's interval. That is the conservative reading; every model is scored on the same text and
-    resampled with the same blocks, so the errors are correlated and a paired test would be sharper. A
-    row with no interval (a compressor's one total) counts as its point, so only the other's interval judges.
     """
     df = df.assign(ranked=df["oov_rate"] == 0)
     df = df.sort_values(["ranked", "test_bpc", name], ascending=[False, True, True], kind="stable")
     df = df.reset_index(drop=True)
     num_ranked = int(df["ranked"].sum())
     df.insert(0, "rank", pd.array([*range(1, num_ranked + 1), *[pd.NA] * (len(df) - num_ranked)], dtype="Int64"))
-    low, high = df["ci_low"].fillna(df["test_bpc"]), df["ci_high"].fillna(df["test_bpc"])
     better = df["test_bpc"].shift(1)
     first_or_unranked = (df["rank"] == 1).fillna(True).to_numpy(dtype=bool)
     df["gap"] = (df["test_bpc"] - better).mask(first_or_unranked)
-    overlap = (df["test_bpc"] <= high.shift(1)) | (better >= low)
-    df["significant"] = pd.Series(~overlap, dtype="boolean").mask(first_or_unranked)
+    ids = df[name].tolist()
+    df["paired"] = [None if skip else comparisons.paired(ids[i], ids[i - 1]) for i, skip in enumerate(first_or_unranked)]
+    df["by_books"] = [not skip and comparisons.by_books(ids[i], ids[i - 1]) for i, skip in enumerate(first_or_unranked)]
     return df
 
 
@@ -65,10 +64,10 @@ def score(test_bpc: float, ci_low: float, ci_high: float) -> str:
 
 
 def gap_text(row) -> str:
-    """'best', '+0.0669', or '+0.0109 (n.s.)': a ranked row's gap to the one above it (add_ranks)."""
+    """'best', or a ranked row's gap to the one above it with its paired interval (add_ranks, gap_cell)."""
     if row["rank"] == 1:
         return "best"
-    return f"+{row['gap']:.4f}" + ("" if row["significant"] else " (n.s.)")
+    return gap_cell(row["paired"], row["gap"], row["by_books"])
 
 
 def format_count(n: float) -> str:

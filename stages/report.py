@@ -1,9 +1,10 @@
-"""Stage plot: compare every model, mixture and the zpaq anchor in one report; write metrics/summary.json."""
+"""Stage report: compare every model, mixture and the zpaq anchor in one report, with its charts; write
+metrics/summary.json."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from charlm.io import atomic_write, read_json, write_json
+from charlm.io import atomic_write, write_json
 from charlm.stage import run_stage, stage_params, stage_parser
 
 
@@ -15,6 +16,10 @@ def main(argv=None) -> None:
     parser.add_argument("--samples", type=Path, required=True, help="folder of reports/samples/<name>.md")
     parser.add_argument("--data", type=Path, required=True, help="metrics/data.json (which books are pinned)")
     parser.add_argument("--scores", type=Path, required=True, help="folder of data/scores/<name>/test.npy")
+    parser.add_argument("--mix", type=Path, required=True, help="folder of data/mix/<name>/test.npy")
+    parser.add_argument("--seed-scores", type=Path, required=True,
+                        help="folder of data/seed_scores/<model>-s<seed>/test.npy (compare.seeds)")
+    parser.add_argument("--processed", type=Path, required=True, help="folder with test.npy and vocab.json")
     parser.add_argument("--interim", type=Path, required=True, help="folder with test.txt and books.json")
     parser.add_argument("--anchor", type=Path, required=True, help="metrics/anchor/zpaq.json (missing: not measured)")
     parser.add_argument("--plots", type=Path, required=True, help="output folder for the PNG charts")
@@ -24,10 +29,13 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     params = stage_params(args.params)
     # Only now numpy: it fixes its CPU kernels when imported (charlm.kernels).
-    from charlm.report.run import build_report
+    from charlm.report.compare import ScorePaths
+    from charlm.report.run import ReportPaths, build_report
 
-    report, summary = build_report(params, args.eval, args.train, args.live, args.samples, args.plots, args.report,
-                                   read_json(args.data), args.scores, args.interim, args.passage, args.anchor)
+    paths = ReportPaths(args.eval, args.train, args.live, args.samples, args.data,
+                        ScorePaths(args.scores, args.mix, args.seed_scores), args.processed, args.interim, args.anchor,
+                        args.plots, args.report, args.passage)
+    report, summary = build_report(params, paths)
     atomic_write(args.report, report)
     write_json(args.summary, summary)
 
