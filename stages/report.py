@@ -15,10 +15,9 @@ def main(argv=None) -> None:
     parser.add_argument("--live", type=Path, required=True, help="folder of DVCLive training dirs")
     parser.add_argument("--samples", type=Path, required=True, help="folder of reports/samples/<name>.md")
     parser.add_argument("--data", type=Path, required=True, help="metrics/data.json (which books are pinned)")
-    parser.add_argument("--scores", type=Path, required=True, help="folder of data/scores/<name>/test.npy")
+    parser.add_argument("--scores", type=Path, required=True,
+                        help="folder of data/scores/<name>/test.npy (and <model>-s<seed>/ of compare.seeds)")
     parser.add_argument("--mix", type=Path, required=True, help="folder of data/mix/<name>/test.npy")
-    parser.add_argument("--seed-scores", type=Path, required=True,
-                        help="folder of data/seed_scores/<model>-s<seed>/test.npy (compare.seeds)")
     parser.add_argument("--processed", type=Path, required=True, help="folder with test.npy and vocab.json")
     parser.add_argument("--interim", type=Path, required=True, help="folder with test.txt and books.json")
     parser.add_argument("--anchor", type=Path, required=True, help="metrics/anchor/zpaq.json (missing: not measured)")
@@ -33,7 +32,7 @@ def main(argv=None) -> None:
     from charlm.report.run import ReportPaths, build_report
 
     paths = ReportPaths(args.eval, args.train, args.live, args.samples, args.data,
-                        ScorePaths(args.scores, args.mix, args.seed_scores), args.processed, args.interim, args.anchor,
+                        ScorePaths(args.scores, args.mix), args.processed, args.interim, args.anchor,
                         args.plots, args.report, args.passage)
     report, summary = build_report(params, paths)
     atomic_write(args.report, report)

@@ -58,8 +58,7 @@ def write_fake_results(root, params) -> dict:
     dirs = {k: root / v for k, v in (("eval", "metrics/eval"), ("train", "metrics/train"), ("live", "dvclive/train"),
                                      ("samples", "reports/samples"), ("plots", "plots"), ("data", "metrics/data.json"),
                                      ("scores", "data/scores"), ("passage", "reports/bits_passage.html"),
-                                     ("anchor", "metrics/anchor/zpaq.json"), ("mix", "data/mix"),
-                                     ("seed_scores", "data/seed_scores"))}
+                                     ("anchor", "metrics/anchor/zpaq.json"), ("mix", "data/mix"))}
     dirs["interim"], dirs["processed"] = interim, processed
     # Book 9's text does not match its pin: the report must say so.
     write_json(dirs["data"], {"per_book": {str(b.id): {"pinned": b.id != 9} for b in params.data.books}})
@@ -97,7 +96,7 @@ def write_fake_results(root, params) -> dict:
             repeat = BigramLM(train[:share], len(vocab), name=name, directions=directions)
             evaluation, nll = evaluate_lm(repeat, splits, params.evaluate, len(vocab))
             write_json(dirs["eval"] / "seeds" / f"{seed_scores_name(name, seed)}.json", evaluation)
-            save_scores(dirs["seed_scores"] / seed_scores_name(name, seed), nll)
+            save_scores(dirs["scores"] / seed_scores_name(name, seed), nll)
     for name in params.mix:
         metrics, nll = mix_model(name, params, dirs["scores"], processed, interim, processed / "vocab.json")
         write_json(dirs["eval"] / f"{name}.json", metrics)
@@ -128,7 +127,7 @@ def fake_zpaq(dirs, params) -> dict:
 def report_paths(dirs, plots=None, report_path=None, passage=None, anchor=None, eval_dir=None) -> ReportPaths:
     """The report stage's inputs from the fakes, and the given outputs (default: under the fakes' root)."""
     return ReportPaths(eval_dir or dirs["eval"], dirs["train"], dirs["live"], dirs["samples"], dirs["data"],
-                       ScorePaths(dirs["scores"], dirs["mix"], dirs["seed_scores"]), dirs["processed"],
+                       ScorePaths(dirs["scores"], dirs["mix"]), dirs["processed"],
                        dirs["interim"], anchor or dirs["anchor"], plots or dirs["plots"],
                        report_path or dirs["plots"].parent / "reports" / "report.md", passage or dirs["passage"])
 

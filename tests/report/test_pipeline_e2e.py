@@ -46,7 +46,7 @@ def test_full_repro_writes_every_model_and_is_up_to_date(repo):
     for chart in CHART_FILES + BITS_FILES:
         assert (repo.root / "plots" / chart).stat().st_size > 0
     for name in names:   # the per-token nll behind each model's numbers (a DVC output, not in git)
-        splits = ["val", "test", *(["dynamic.val", "dynamic.test"] if name in dynamic else [])]
+        splits = ["val", "test", *(["stream.val", "stream.test", "dynamic.val", "dynamic.test"] if name in dynamic else [])]
         assert {p.name for p in (repo.root / "data" / "scores" / name).iterdir()} == {f"{s}.npy" for s in splits}, name
     for name, mix in params["mix"].items():   # mix@<name>: weights per component, and the mixture's nll
         metrics = json.loads((repo.root / "metrics" / "eval" / f"{name}.json").read_text())

@@ -35,6 +35,9 @@ def test_quick_profile_runs_every_stage_on_the_ten_books(tmp_path):
     expected |= {f"train@{m}" for m in models} | {f"evaluate@{m}" for m in models}
     expected |= {f"ngram@{n}" for n in ngrams} | {f"evaluate_ngram@{n}" for n in ngrams}
     expected |= {f"mix@{m}" for m in params["mix"]} | {"zpaq"}
+    repeats = [f"{m}-{s}" for m in params["compare"]["models"] for s in params["compare"]["seeds"]]
+    assert repeats   # the profile keeps a small seed matrix, so the report's seed table runs too
+    expected |= {f"train_seed@{r}" for r in repeats} | {f"evaluate_seed@{r}" for r in repeats}
     assert stage_lines(out, "Running stage") == expected, out
     assert "warning" not in out, out   # the shared copies are the pinned editions
 

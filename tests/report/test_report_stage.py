@@ -162,7 +162,7 @@ def test_missing_model_output_names_the_model(built, tmp_path, capsys):
                                "--train", str(dirs["train"]), "--live", str(dirs["live"]),
                                "--samples", str(dirs["samples"]), "--data", str(dirs["data"]),
                                "--scores", str(dirs["scores"]), "--mix", str(dirs["mix"]),
-                               "--seed-scores", str(dirs["seed_scores"]), "--processed", str(dirs["processed"]),
+                               "--processed", str(dirs["processed"]),
                                "--interim", str(dirs["interim"]), "--anchor", str(dirs["anchor"]),
                                "--plots", str(tmp_path / "plots"), "--report", str(tmp_path / "report.md"),
                                "--passage", str(tmp_path / "passage.html"), "--summary", str(tmp_path / "s.json")])

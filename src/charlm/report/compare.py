@@ -7,7 +7,7 @@ architecture comparison adds the spread across the seeds of compare.seeds.
     <model>.stream    data/scores/<model>/stream.test.npy      static, one stream (dynamic models only)
     <model>.dynamic   data/scores/<model>/dynamic.test.npy     dynamic evaluation, one stream
     <mix>             data/mix/<mix>/test.npy
-    <model>@<seed>    data/seed_scores/<model>-s<seed>/test.npy    a repeat at another train.seed
+    <model>@<seed>    data/scores/<model>-s<seed>/test.npy      a repeat at another train.seed (compare.seeds)
     zpaq              none: a compressor gives one size per split, so no paired test by character; with
                       zpaq.per_book, one cost per test book, so a paired test over books
                       (charlm.evaluate.paired_books) against any entry with per-book scores
@@ -34,7 +34,8 @@ def seed_entry(model: str, seed: int) -> str:
 
 
 def seed_scores_name(model: str, seed: int) -> str:
-    """The folder (data/seed_scores/<name>) and metrics file (metrics/eval/seeds/<name>.json) of a repeat."""
+    """The scores folder (data/scores/<name>) and metrics file (metrics/eval/seeds/<name>.json) of a repeat; the
+    dash keeps it apart from every model name (letters, digits and _)."""
     return f"{model}-s{seed}"
 
 
@@ -90,9 +91,8 @@ class Comparisons:
 
 @dataclass(frozen=True)
 class ScorePaths:
-    scores: Path          # data/scores
+    scores: Path          # data/scores: each model's, and each compare.seeds repeat's
     mix: Path             # data/mix
-    seed_scores: Path     # data/seed_scores
 
 
 def load_comparisons(params: Params, split: EvalSplit, paths: ScorePaths) -> Comparisons:
@@ -111,7 +111,7 @@ def load_comparisons(params: Params, split: EvalSplit, paths: ScorePaths) -> Com
         nll[seed_entry(name, params.model_train(name).seed)] = nll[name]
         for seed in params.compare.seeds:
             folder = seed_scores_name(name, seed)
-            nll[seed_entry(name, seed)] = load_scores(paths.seed_scores / folder, "test", tokens,
+            nll[seed_entry(name, seed)] = load_scores(paths.scores / folder, "test", tokens,
                                                       f"evaluate_seed@{folder}")
     return Comparisons(split, nll, params.evaluate)
 

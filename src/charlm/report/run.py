@@ -32,7 +32,7 @@ class ReportPaths:
     live: Path          # dvclive/train: each neural model's curves
     samples: Path       # reports/samples
     data: Path          # metrics/data.json: which books match their pin
-    scores: ScorePaths  # per-token test nll: data/scores, data/mix, data/seed_scores
+    scores: ScorePaths  # per-token test nll: data/scores (models and seed repeats), data/mix
     processed: Path     # data/processed: test.npy and vocab.json (each token's width in characters)
     interim: Path       # data/interim: test.txt and books.json
     anchor: Path        # metrics/anchor/zpaq.json (missing: not measured)
