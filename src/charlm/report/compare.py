@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from charlm.evaluate.paired import PairedDiff, paired_bootstrap
-from charlm.evaluate.paired_books import compare_over_books
+from charlm.evaluate.paired_books import BookComparison, compare_over_books
 from charlm.evaluate.scores import load_scores
 from charlm.evaluate.splits import EvalSplit
 from charlm.params import EvaluateParams, Params
@@ -65,13 +65,18 @@ class Comparisons:
         """Whether a and b are paired over books: one of them is zpaq, and both have per-book costs."""
         return "zpaq" in (a, b) and a in self.books and b in self.books
 
+    def against_zpaq(self, entry: str) -> BookComparison:
+        """bpc(entry) − bpc(zpaq) paired over the test books, and the books the entry wins (needs by_books)."""
+        if entry not in self._cache:
+            bpc, chars = self.books[entry]
+            self._cache[entry] = compare_over_books(bpc, self.books["zpaq"][0], chars,
+                                                    self.evaluate.bootstrap_samples, self.evaluate.seed)
+        return self._cache[entry]
+
     def _test_books(self, a: str, b: str) -> PairedDiff:
-        entry, sign = (b, -1.0) if a == "zpaq" else (a, 1.0)
-        bpc, chars = self.books[entry]
-        d = compare_over_books(bpc, self.books["zpaq"][0], chars, self.evaluate.bootstrap_samples,
-                               self.evaluate.seed).paired
-        if sign > 0:
-            return d
+        if b == "zpaq":
+            return self.against_zpaq(a).paired
+        d = self.against_zpaq(b).paired
         return PairedDiff(-d.diff, -d.high, -d.low, d.p_value, d.blocks, d.samples)
 
     def paired_seed_means(self, a: str, seeds_a: list[int], b: str, seeds_b: list[int]) -> PairedDiff:
@@ -95,8 +100,10 @@ class ScorePaths:
     mix: Path             # data/mix
 
 
-def load_comparisons(params: Params, split: EvalSplit, paths: ScorePaths) -> Comparisons:
-    """Every entry's test nll (module docstring), checked against the split's length; missing: CharlmError."""
+def load_comparisons(params: Params, split: EvalSplit, paths: ScorePaths,
+                     books: dict[str, tuple[dict, dict]]) -> Comparisons:
+    """Every entry's test nll (module docstring), checked against the split's length, and `books`, each entry's
+    per-book costs (Comparisons.books); a missing file: CharlmError."""
     tokens = len(split.tokens)
     nll = {}
     for name in [*params.models, *params.ngram]:
@@ -113,7 +120,7 @@ def load_comparisons(params: Params, split: EvalSplit, paths: ScorePaths) -> Com
             folder = seed_scores_name(name, seed)
             nll[seed_entry(name, seed)] = load_scores(paths.scores / folder, "test", tokens,
                                                       f"evaluate_seed@{folder}")
-    return Comparisons(split, nll, params.evaluate)
+    return Comparisons(split, nll, params.evaluate, books)
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,11 @@ from pathlib import Path
 
 from charlm.data.vocab import load_vocab
 from charlm.errors import CharlmError
-from charlm.evaluate.scores import load_scores
 from charlm.evaluate.paired_books import book_bpc
+from charlm.evaluate.scores import load_scores
 from charlm.evaluate.splits import load_eval_split
 from charlm.io import atomic_write, read_json
+from charlm.model_names import eval_stage
 from charlm.params import Params
 from charlm.report.bits import BitsAnalysis, analyse
 from charlm.report.bits_charts import draw_bits
@@ -21,7 +22,6 @@ from charlm.report.entries import entry_table, summary
 from charlm.report.markdown import render_report
 from charlm.report.passage import passage_html, skipped_html
 from charlm.report.table import ranking
-from charlm.model_names import eval_stage
 
 
 @dataclass(frozen=True)
@@ -57,12 +57,11 @@ def build_report(params: Params, paths: ReportPaths) -> tuple[str, dict]:
 
 def collect(params: Params, paths: ReportPaths) -> Collected:
     """Load every input and make every comparison the report states."""
-    vocab = load_vocab(paths.processed / "vocab.json")
-    comparisons = load_comparisons(params, load_eval_split("test", paths.processed, paths.interim, vocab),
-                                   paths.scores)
     results = collect_results(params, paths.eval, paths.train, paths.live, paths.samples)
     mixes, anchor = collect_mixes(params, paths.eval), read_anchor(paths.anchor)
-    comparisons.books = per_book_costs(results, mixes, anchor)
+    vocab = load_vocab(paths.processed / "vocab.json")
+    comparisons = load_comparisons(params, load_eval_split("test", paths.processed, paths.interim, vocab),
+                                   paths.scores, per_book_costs(results, mixes, anchor))
     titles = {book.id: book.title for book in params.data.books}
     data_metrics = read_json(paths.data)
     unpinned = [book_id for book_id in titles if not data_metrics["per_book"][str(book_id)]["pinned"]]
@@ -79,8 +78,8 @@ def per_book_costs(results: list[ModelResult], mixes: list, anchor) -> dict[str,
         if r.dynamic:
             books[f"{r.name}.dynamic"] = book_bpc(r.eval, "dynamic.")
     books.update({mix.name: book_bpc(mix.eval) for mix in mixes})
-    if anchor.metrics is not None and book_bpc(anchor.metrics)[0]:
-        books["zpaq"] = book_bpc(anchor.metrics)
+    if anchor.metrics is not None:
+        books["zpaq"] = book_bpc(anchor.metrics)   # empty without zpaq.per_book: dropped below
     return {entry: costs for entry, costs in books.items() if len(costs[0]) > 1}
 
 

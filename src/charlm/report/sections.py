@@ -262,18 +262,16 @@ def _against_zpaq(entries: pd.DataFrame, comparisons: Comparisons) -> list[str]:
     """The best entry of each kind against zpaq, paired over the test books (when zpaq.per_book measured them)."""
     ranked = entries[entries["ranked"] & (entries["kind"] != "compressor")]
     best = ranked.groupby("kind", sort=False).head(1)
-    rows = [(e, comparisons.paired(e.entry, "zpaq")) for e in best.itertuples() if comparisons.by_books(e.entry, "zpaq")]
+    rows = [(e, comparisons.against_zpaq(e.entry)) for e in best.itertuples() if comparisons.by_books(e.entry, "zpaq")]
     if not rows:
         return ["", "No paired comparison with zpaq: it needs each test book's cost (`zpaq.per_book: true`)."]
-    wins = {e.entry: sum(b < comparisons.books["zpaq"][0][book] for book, b in comparisons.books[e.entry][0].items())
-            for e, _ in rows}
     table = pd.DataFrame({
         "entry": [entry_name(e) for e, _ in rows], "kind": [e.kind for e, _ in rows],
         "test bpc": [f"{e.test_bpc:.4f}" for e, _ in rows],
-        "− zpaq, over books [95% CI]": [gap_cell(d, d.diff) for _, d in rows],
-        "p": [f"{d.p_value:.3f}" for _, d in rows],
-        "books it wins": [f"{wins[e.entry]} of {len(comparisons.books[e.entry][0])}" for e, _ in rows]})
-    beaten = [entry_name(e) for e, d in rows if d.significant and d.diff < 0]
+        "− zpaq, over books [95% CI]": [gap_cell(c.paired, c.paired.diff) for _, c in rows],
+        "p": [f"{c.paired.p_value:.3f}" for _, c in rows],
+        "books it wins": [f"{c.wins} of {c.books}" for _, c in rows]})
+    beaten = [entry_name(e) for e, c in rows if c.paired.significant and c.paired.diff < 0]
     verdict = (f"Established wins over zpaq: {', '.join(beaten)}." if beaten else
                "**No entry of ours is established as better than zpaq's best method** on these books.")
     return ["", "Each kind's best entry against zpaq, paired over the test books: the bpc difference weighted by each "
