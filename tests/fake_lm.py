@@ -12,7 +12,7 @@ class BigramLM:
         self.name, self.directions, self.vocab_size = name, directions, vocab_size
         self.num_parameters = vocab_size * vocab_size
         self.train = train
-        self.log_probs = {d: self._fit(train if d == "forward" else train[::-1]) for d in directions}
+        self.tables = {d: self._fit(train if d == "forward" else train[::-1]) for d in directions}   # log P(next | prev)
 
     def _counts(self, tokens: np.ndarray) -> np.ndarray:
         counts = np.ones((self.vocab_size, self.vocab_size))
@@ -23,27 +23,37 @@ class BigramLM:
         counts = self._counts(tokens)
         return np.log(counts / counts.sum(axis=1, keepdims=True))   # (V prev, V next)
 
-    def dynamic_nll(self, tokens, params):
-        """Forward nll with each segment's bigrams counted once it is scored: a fake dynamic evaluation."""
+    def dynamic_log_probs(self, tokens, params):
+        """(N-1, V) float32 distributions with each segment's bigrams counted once it is scored: a fake dynamic
+        evaluation."""
         t = np.asarray(tokens, dtype=np.int64)
         counts, out = self._counts(np.asarray(self.train)), []
         for start in range(0, len(t) - 1, params.segment):
             prev, nxt = t[start:start + params.segment], t[start + 1:start + 1 + params.segment]
-            out.append(-np.log(counts[prev[:len(nxt)], nxt] / counts[prev[:len(nxt)]].sum(axis=1)))
+            rows = counts[prev[:len(nxt)]]
+            out.append(np.log(rows / rows.sum(axis=1, keepdims=True)))
             np.add.at(counts, (prev[:len(nxt)], nxt), 1)
-        return np.concatenate(out) if out else np.zeros(0)
+        return (np.concatenate(out) if out else np.zeros((0, self.vocab_size))).astype(np.float32)
+
+    def dynamic_nll(self, tokens, params):
+        t = np.asarray(tokens, dtype=np.int64)
+        return -self.dynamic_log_probs(t, params)[np.arange(len(t) - 1), t[1:]].astype(np.float64)
+
+    def log_probs(self, tokens, batch_size=64):
+        t = np.asarray(tokens, dtype=np.int64)
+        return self.tables["forward"][t[:-1]].astype(np.float32)
 
     def token_nll(self, tokens, direction="forward", batch_size=64):
         t = np.asarray(tokens, dtype=np.int64)
         if direction == "backward":
             t = t[::-1]
-        return -self.log_probs[direction][t[:-1], t[1:]]
+        return -self.tables[direction][t[:-1], t[1:]]
 
     def generate(self, prefix, length, *, greedy, temperature=1.0, top_k=0, seed=0):
         rng = np.random.default_rng(seed)
         out, last = [], int(prefix[-1])
         for _ in range(length):
-            row = self.log_probs["forward"][last]
+            row = self.tables["forward"][last]
             if greedy:
                 last = int(row.argmax())
             else:

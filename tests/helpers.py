@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import http.server
+import json
 import importlib
 import os
 import random
@@ -263,3 +264,21 @@ def make_tiny_repo(dest: Path, source: str, allow_http: bool = True, books: dict
     repo.run("git", "add", "-A")
     repo.run("git", "commit", "-q", "-m", "tiny copy")
     return repo
+
+
+MAX_COLUMNS = 60   # what an 80-column `dvc exp show --only-changed` and VS Code's table can still show
+
+
+def metric_columns(root) -> dict[str, list[str]]:
+    """{metrics file: its dotted keys} as `dvc metrics show --json` gives them in the workspace: one column
+    each in `dvc exp show`, which makes one per (file, key)."""
+    proc = subprocess.run([sys.executable, "-m", "dvc", "metrics", "show", "--json"], cwd=root, env=tool_env(),
+                          capture_output=True, text=True, timeout=300, check=True)
+
+    def flat(node, prefix=""):
+        if not isinstance(node, dict):
+            return [prefix[:-1]]
+        return [key for k, v in node.items() for key in flat(v, f"{prefix}{k}.")]
+
+    (workspace,) = json.loads(proc.stdout).values()
+    return {path: flat(file.get("data", {})) for path, file in workspace["data"].items()}

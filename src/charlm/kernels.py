@@ -16,6 +16,7 @@ Each library reads its cap once per process, when it is loaded:
     MKL_ENABLE_INSTRUCTIONS   MKL's BLAS in torch (the other matmuls)
     NPY_ENABLE_CPU_FEATURES   numpy's dispatched loops (log, exp: the n-gram tables, EM, the bootstrap)
     OPENBLAS_CORETYPE         numpy's BLAS (dot products: EM)
+    NUMBA_CPU_NAME            the machine code numba compiles (the cm model's loop, src/charlm/cm)
 
 So a stage must choose before it imports numpy or torch: the stages that compute with floats call
 charlm.stage.stage_params first and import their numeric code after it.
@@ -32,7 +33,7 @@ from pathlib import Path
 # AVX2 with FMA, F16C and BMI, above its X86_V2 baseline; X86_V4 and the AVX512_* groups are what it leaves
 # out. OpenBLAS's Haswell kernels need the same level.
 PORTABLE_ENV = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2",
-                "NPY_ENABLE_CPU_FEATURES": "X86_V3", "OPENBLAS_CORETYPE": "Haswell"}
+                "NPY_ENABLE_CPU_FEATURES": "X86_V3", "OPENBLAS_CORETYPE": "Haswell", "NUMBA_CPU_NAME": "haswell"}
 # What a CPU must report (Linux /proc/cpuinfo names) for all of those: x86-64-v3. abm is LZCNT.
 X86_V3_FLAGS = frozenset({"avx", "avx2", "fma", "f16c", "bmi1", "bmi2", "movbe", "abm"})
 
@@ -47,10 +48,11 @@ def use_kernels(choice: str) -> None:
     """
     if choice == "native" or not is_x86_64_v3():
         return
-    loaded = sorted({"numpy", "torch"} & sys.modules.keys())
+    loaded = sorted({"numpy", "torch", "numba"} & sys.modules.keys())
     if loaded and any(os.environ.get(k) != v for k, v in PORTABLE_ENV.items()):
         # Only in-process callers (tests, notebooks) get here; a stage script is its own process.
-        warnings.warn(f"runtime.kernels: portable could not apply, {' and '.join(loaded)} "
+        named = " and ".join([", ".join(loaded[:-1]), loaded[-1]] if len(loaded) > 1 else loaded)
+        warnings.warn(f"runtime.kernels: portable could not apply, {named} "
                       f"{'was' if len(loaded) == 1 else 'were'} imported before the stage chose its kernels",
                       stacklevel=2)
         return

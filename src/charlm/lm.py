@@ -28,6 +28,11 @@ class LanguageModel(Protocol):
         the tokens that follow it in the original text.
         """
 
+    def log_probs(self, tokens: np.ndarray, batch_size: int = 64) -> np.ndarray:
+        """Log-probabilities in nats of every next token after each of tokens[:-1], shape (len(tokens)-1, V)
+        float32, forward direction, read exactly as token_nll reads the text: each row sums to 1 in probability
+        and its entry for the true next token is token_nll's, negated. What a mixer of distributions needs."""
+
     def generate(self, prefix: Sequence[int], length: int, *, greedy: bool, temperature: float = 1.0,
                  top_k: int = 0, seed: int = 0) -> list[int]:
         """Token ids continuing `prefix` (prefix excluded), `length` of them; reproducible for a seed."""

@@ -311,6 +311,9 @@ class EvaluateParams(_Schema):
     bootstrap_samples: PositiveInt
     batch_size: PositiveInt       # parallel streams when scoring a split
     dynamic: DynamicEvalParams
+    # models whose full next-token distributions are kept (data/scores/<model>/logp.<split>.npy, and
+    # dynamic.logp.<split>.npy under dynamic evaluation): what the cm model mixes
+    distributions: tuple[str, ...] = Field(default=(), strict=False)
 
 
 # ---------------------------------------------------------------------------------------- mix
@@ -319,6 +322,27 @@ class MixParams(_Schema):
     EM on val (SRILM's compute-best-mix), scored on test."""
     members: tuple[str, ...] = Field(strict=False)   # <model> (static scores) or <model>.dynamic
     cache_order: NonNegativeInt   # > 0: add an adaptive n-gram of this order over the split's scored text
+
+
+# ---------------------------------------------------------------------------------------- cm
+MAX_CM_ORDER = 32
+
+
+class CMParams(_Schema):
+    """The context-mixing model (stage cm, src/charlm/cm): its own online context models, a match model and
+    word contexts, with members' distributions as inputs, mixed in the log domain (docs/evaluation.md)."""
+    members: tuple[str, ...] = Field(strict=False)   # <model> or <model>.dynamic, listed in evaluate.distributions
+    orders: tuple[int, ...] = Field(strict=False)    # context lengths in symbols of its count models, 0..32
+    word_contexts: int = Field(ge=0, le=4)     # 1: the current word's prefix; 2: also with the previous word; ...
+    match_min: int = Field(ge=2, le=32)        # the match model looks the last match_min symbols up
+    count_limit: int = Field(ge=1, le=15)      # a slot's learning rate 1/(n + 1.5) stops falling at n = limit
+    table_bits: int = Field(ge=8, le=24)       # 2^table_bits buckets per context (~96 B each for 28 symbols)
+    mixer_lr: PositiveFloat                    # first mixer layer's step on the log loss
+    final_lr: PositiveFloat                    # second layer's
+    sse_lr: float = Field(gt=0, lt=1)          # SSE maps' rate
+    sse_weight: float = Field(ge=0, le=1)      # share of the SSE maps in the final probability
+    weight_init: float                         # every first-layer weight's start
+    ablation: bool                             # also score val with each component dropped (report table)
 
 
 # ---------------------------------------------------------------------------------------- zpaq
@@ -379,6 +403,7 @@ class Params(_Schema):
     mix: dict[str, MixParams]
     zpaq: ZpaqParams
     compare: CompareParams
+    cm: CMParams
     runtime: RuntimeParams
 
     def _rules(self) -> None:
@@ -404,9 +429,28 @@ class Params(_Schema):
             _check(len(mix.members) + (mix.cache_order > 0) >= 2, f"mix.{name}.members",
                    "a mixture needs at least two components (members, and the cache if cache_order > 0)")
             _check(len(set(mix.members)) == len(mix.members), f"mix.{name}.members", "has repeated members")
+        for i, name in enumerate(self.evaluate.distributions):
+            _check(name in self.models or name in self.ngram, f"evaluate.distributions[{i}]",
+                   f"{name!r} is not a model under models or ngram")
         for name in self.models:
             self.model_train(name)  # validates each model's overrides before any stage starts
         self._check_compare()
+        self._check_cm()
+
+    def _check_cm(self) -> None:
+        cm = self.cm
+        for i, member in enumerate(cm.members):
+            key = f"cm.members[{i}]"
+            self._check_member(key, member)
+            name = member.partition(".")[0]
+            _check(name in self.evaluate.distributions, key,
+                   f"{member!r}: {name!r} keeps no distributions; add it to evaluate.distributions")
+        _check(len(set(cm.members)) == len(cm.members), "cm.members", "has repeated members")
+        for i, order in enumerate(cm.orders):
+            _check(0 <= order <= MAX_CM_ORDER, f"cm.orders[{i}]", f"must be in 0..{MAX_CM_ORDER}, got {order}")
+        _check(len(set(cm.orders)) == len(cm.orders) and list(cm.orders) == sorted(cm.orders), "cm.orders",
+               "must be increasing, without repeats")
+        _check(len(cm.orders) + cm.word_contexts > 0, "cm", "needs at least one context (orders or word_contexts)")
 
     def _check_compare(self) -> None:
         compare = self.compare

@@ -125,6 +125,20 @@ def test_default_and_tiny_params_validate():
     (lambda r: r["compare"].update(seeds=[3, 0]),
      "compare.seeds[1]: 0 is already models.rnn's own train.seed (train@rnn)"),
     (lambda r: r.pop("compare"), "compare: missing key"),
+    # issue 20's cm model and the distributions it mixes
+    (lambda r: r["cm"].update(orders=[1, 2, 40]), "cm.orders[2]: must be in 0..32, got 40"),
+    (lambda r: r["cm"].update(orders=[3, 2]), "cm.orders: must be increasing, without repeats"),
+    (lambda r: r["cm"].update(members=["champion.dynamic", "kn9"]),
+     "cm.members[1]: 'kn9': 'kn9' is not a model under models or ngram"),
+    (lambda r: r["cm"].update(members=["gru"]),
+     "cm.members[0]: 'gru': 'gru' keeps no distributions; add it to evaluate.distributions"),
+    (lambda r: r["cm"].update(members=["kn8.dynamic"]),
+     "cm.members[0]: 'kn8.dynamic': 'kn8' is not listed in evaluate.dynamic.models"),
+    (lambda r: r["cm"].update(table_bits=30), "cm.table_bits: must be in 8..24, got 30"),
+    (lambda r: r["cm"].update(orders=[], word_contexts=0), "cm: needs at least one context"),
+    (lambda r: r["evaluate"].update(distributions=["champion", "nope"]),
+     "evaluate.distributions[1]: 'nope' is not a model under models or ngram"),
+    (lambda r: r.pop("cm"), "cm: missing key"),
     (lambda r: r["runtime"].update(kernels="avx512"), "runtime.kernels: must be one of"),
     (lambda r: r.pop("runtime"), "runtime: missing key"),
 ])
@@ -188,7 +202,8 @@ def test_valid_mixtures_and_dynamic_members(raw):
     params = parse_params(edited)
     assert params.mix["with_cache"].members == ("kn6",) and params.mix["static"].cache_order == 0
     edited["mix"], edited["evaluate"]["dynamic"]["models"] = {}, []    # neither is required
-    assert parse_params(edited).mix == {}
+    edited["cm"]["members"] = []                                       # nor are the cm's members
+    assert parse_params(edited).mix == {} and parse_params(edited).cm.members == ()
 
 
 def test_no_champion_is_allowed(raw):

@@ -264,7 +264,10 @@ def test_the_stage_scores_listed_models_dynamically_and_saves_their_scores(tmp_p
         assert ("dynamic.test.bpc" in metrics) == listed and ("dynamic.val" in nll[name]) == listed
         save_scores(tmp_path / "scores" / name, nll[name])
     files = sorted(p.name for p in (tmp_path / "scores" / adapting).iterdir())
-    assert files == ["dynamic.test.npy", "dynamic.val.npy", "stream.test.npy", "stream.val.npy", "test.npy", "val.npy"]
+    kept = ["dynamic.logp.test.npy", "dynamic.logp.val.npy", "logp.test.npy", "logp.val.npy"]   # evaluate.distributions
+    assert adapting in params.evaluate.distributions
+    assert files == sorted(["dynamic.test.npy", "dynamic.val.npy", "stream.test.npy", "stream.val.npy", "test.npy",
+                            "val.npy", *kept])
     tokens = len(np.load(processed / "val.npy"))
     assert np.array_equal(load_scores(tmp_path / "scores" / adapting, "dynamic.val", tokens, f"evaluate@{adapting}"),
                           nll[adapting]["dynamic.val"])

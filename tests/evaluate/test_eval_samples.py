@@ -25,7 +25,7 @@ def test_greedy_is_the_argmax_chain(setup):
     samples = generate_samples(lm, vocab, params)
     last, expected = vocab.encode("h")[0], []
     for _ in range(params.length):
-        last = int(np.argmax(lm.log_probs["forward"][last]))
+        last = int(np.argmax(lm.tables["forward"][last]))
         expected.append(vocab.tokens[last])
     assert samples[0].prefix == "the wh" and samples[0].greedy == "".join(expected)
     assert [len(s.greedy) for s in samples] == [12, 12]

@@ -11,6 +11,7 @@ from charlm.evaluate.scores import save_scores
 from charlm.evaluate.splits import load_eval_split
 from charlm.evaluate.anchor import Candidate, anchor_metrics
 from charlm.io import read_json, write_json
+from charlm.cm.run import cm_model
 from charlm.mix.run import mix_model
 from charlm.report.compare import ScorePaths, seed_scores_name
 from charlm.report.run import ReportPaths, build_report
@@ -51,7 +52,8 @@ def fake_run(params, name: str, num_parameters: int) -> dict:
 
 def write_fake_results(root, params) -> dict:
     """metrics/eval, metrics/train, dvclive/train, reports/samples and data/scores for every model in params,
-    metrics/eval for every mix and metrics/anchor/zpaq.json; returns the dirs (and the report stage's outputs)."""
+    metrics/eval for every mix and the cm, and metrics/anchor/zpaq.json; returns the dirs (and the report stage's
+    outputs)."""
     interim, processed, vocab = write_eval_inputs(root)
     splits = [load_eval_split(s, processed, interim, vocab) for s in ("val", "test")]
     train = np.load(processed / "train.npy")
@@ -70,7 +72,8 @@ def write_fake_results(root, params) -> dict:
         # their scores differ.
         lm = BigramLM(train[: len(train) * (i + 2) // (len(names) + 1)], len(vocab), name=name, directions=directions)
         evaluation, nll = evaluate_lm(lm, splits, params.evaluate, len(vocab),
-                                      dynamic=name in params.evaluate.dynamic.models)
+                                      dynamic=name in params.evaluate.dynamic.models,
+                                      distributions=name in params.evaluate.distributions)
         write_json(dirs["eval"] / f"{name}.json", evaluation)
         save_scores(dirs["scores"] / name, nll)
         (dirs["samples"] / f"{name}.md").parent.mkdir(parents=True, exist_ok=True)
@@ -101,6 +104,10 @@ def write_fake_results(root, params) -> dict:
         metrics, nll = mix_model(name, params, dirs["scores"], processed, interim, processed / "vocab.json")
         write_json(dirs["eval"] / f"{name}.json", metrics)
         save_scores(dirs["mix"] / name, nll)
+    # The context mixer, the real one, over the members' distributions written above.
+    metrics, nll, _ = cm_model(params, processed, interim, dirs["scores"], processed / "vocab.json")
+    write_json(dirs["eval"] / "cm.json", metrics)
+    save_scores(dirs["mix"] / "cm", nll)
     write_json(dirs["anchor"], fake_zpaq(dirs, params))
     return dirs
 

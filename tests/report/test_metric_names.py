@@ -15,6 +15,7 @@ from charlm.data.vocab import count_tokens, vocab_metrics
 from charlm.evaluate.run import evaluation_runtime
 from charlm.evaluate.anchor import Candidate, anchor_metrics, anchor_runtime
 from charlm.evaluate.zpaq import SKIPPED
+from charlm.headline import headline, read_folder, train_times
 from charlm.io import read_json
 from charlm.mix.run import mix_model
 from charlm.ngram.run import train_ngram
@@ -111,6 +112,11 @@ def written(tmp_path_factory) -> dict[str, list[dict]]:
         "metrics/train/<model>.json": [train_metrics(pos, 100, 1024) for pos in positions],
         "metrics/train/ngram-<model>.json": [fitted.metrics for fitted in ngrams],
         "metrics/summary.json": [summary(collected.static, collected.entries, collected.seeds)],
+        "metrics/headline.json": [headline({**read_folder(dirs["eval"]), "mix": mix_metrics(root, params, dirs)},
+                                           read_folder(dirs["eval"] / "seeds"), read_folder(dirs["train"]),
+                                           anchor) for anchor in (SKIPPED, {"test.bpc": 1.6, "val.bpc": 1.7})],
+        "metrics/time.json": [train_times({"lstm": {}, "ngram-kn4": {}},
+                                          {"lstm": runtime_log(positions[0], Dist(), "portable")})],
         "metrics/runtime/<model>.json": [runtime_log(pos, Dist(), "portable") for pos in positions]
                                         + [evaluation_runtime(12.3, "portable")]
                                         + [fitted.runtime for fitted in ngrams]

@@ -9,7 +9,7 @@ import pytest
 
 from charlm.report.bits_charts import BITS_FILES
 from charlm.report.charts import CHART_FILES
-from helpers import TINY_BOOKS, make_tiny_repo, serve_books
+from helpers import MAX_COLUMNS, TINY_BOOKS, make_tiny_repo, metric_columns, serve_books
 
 pytestmark = pytest.mark.e2e
 
@@ -45,9 +45,17 @@ def test_full_repro_writes_every_model_and_is_up_to_date(repo):
         assert ("dynamic.test.bpc" in metrics) == (name in dynamic), name
     for chart in CHART_FILES + BITS_FILES:
         assert (repo.root / "plots" / chart).stat().st_size > 0
+    kept = set(params["evaluate"]["distributions"])
     for name in names:   # the per-token nll behind each model's numbers (a DVC output, not in git)
         splits = ["val", "test", *(["stream.val", "stream.test", "dynamic.val", "dynamic.test"] if name in dynamic else [])]
+        if name in kept:   # and the full distributions they were read from
+            splits += [f"{mode}logp.{s}" for mode in ("", *(["dynamic."] if name in dynamic else [])) for s in ("val", "test")]
         assert {p.name for p in (repo.root / "data" / "scores" / name).iterdir()} == {f"{s}.npy" for s in splits}, name
+    cm = json.loads((repo.root / "metrics" / "eval" / "cm.json").read_text())   # the context mixer
+    assert cm["test.bpc_ci_low"] <= cm["test.bpc"] <= cm["test.bpc_ci_high"]
+    assert {k.split(".val.")[0] for k in cm if k.startswith("ablation.")} == {
+        f"ablation.{c}" for c in ("orders", "words", "match", "sse", *params["cm"]["members"])}
+    assert {p.name for p in (repo.root / "data" / "mix" / "cm").iterdir()} == {"val.npy", "test.npy"}
     for name, mix in params["mix"].items():   # mix@<name>: weights per component, and the mixture's nll
         metrics = json.loads((repo.root / "metrics" / "eval" / f"{name}.json").read_text())
         components = [*mix["members"], *(["cache"] if mix["cache_order"] > 0 else [])]
@@ -74,6 +82,16 @@ def test_full_repro_writes_every_model_and_is_up_to_date(repo):
     assert repo.stale_stages() == set()
 
 
+def test_dvc_lists_the_headline_columns_only(repo):
+    # Issue 21 item 5: each key a column of `dvc exp show`, so only the headline numbers are DVC metrics.
+    columns = metric_columns(repo.root)
+    assert set(columns) == {"metrics/headline.json", "metrics/time.json"}
+    assert sum(map(len, columns.values())) <= MAX_COLUMNS
+    entries = {*repo.params["models"], *repo.params["ngram"], *repo.params["mix"]}
+    assert {f"{e}.test.bpc" for e in entries} <= set(columns["metrics/headline.json"])
+    assert set(columns["metrics/time.json"]) == {f"{m}.wall_time_s" for m in repo.params["models"]}
+
+
 def test_dvc_plots_overlay_every_architecture(repo):
     shown = json.loads(repo.dvc("plots", "show", "--json").stdout)["data"]
     for plot_id in ("val_bpc", "train_loss"):
@@ -87,7 +105,7 @@ def test_forced_rerun_of_ngrams_mixes_zpaq_and_plot_changes_no_tracked_output(re
     output), so a rerun from scratch (no run cache) writes the same bytes for every model, mixture, metric,
     chart and report."""
     stages = {*(f"ngram@{name}" for name in repo.params["ngram"]), *(f"mix@{name}" for name in repo.params["mix"]),
-              "zpaq", "report"}
+              "cm", "zpaq", "report"}
     lock = (repo.root / "dvc.lock").read_text()
     assert ran(repo.dvc("repro", "--force", "--single-item", *sorted(stages))) == stages
     assert (repo.root / "dvc.lock").read_text() == lock   # every output's md5 is unchanged
@@ -148,16 +166,13 @@ def test_editing_one_model_reruns_and_changes_only_that_model(repo):
     # mix@<name> depends on all of data/scores (dvc.yaml cannot list a mixture's members), so it reruns once
     # evaluate@gru rewrites data/scores/gru, and writes the same numbers (gru is in no mixture: below).
     assert ran(repo.dvc("repro")) == {"train@gru", "evaluate@gru", "train_seed@gru-1", "evaluate_seed@gru-1",
-                                      *(f"mix@{m}" for m in repo.params["mix"]), "report"}
+                                      *(f"mix@{m}" for m in repo.params["mix"]), "report", "headline"}
 
     diff = json.loads(repo.dvc("metrics", "diff", "--json").stdout)
     changed = {path: set(keys) for path, keys in diff.get("diff", diff).items() if keys}
-    # metrics/runtime/{gru,evaluate-gru}.json: measured times of the rerun (shown, never tracked by DVC).
-    assert set(changed) <= {"metrics/eval/gru.json", "metrics/train/gru.json", "metrics/summary.json",
-                            "metrics/runtime/gru.json", "metrics/runtime/evaluate-gru.json",
-                            "metrics/eval/seeds/gru-s1.json", "metrics/train/seeds/gru-s1.json",
-                            "metrics/runtime/seeds/gru-s1.json", "metrics/runtime/seeds/evaluate-gru-s1.json"}
-    assert "test.bpc" in changed["metrics/eval/gru.json"]
-    # The summary may re-rank others, but no other model's numbers change (gru is in no mixture).
-    assert all(k.startswith(("models.gru.", "entries.gru.", "best.", "compare.gru.")) or k.endswith(".rank")
-               for k in changed["metrics/summary.json"])
+    # metrics/time.json: the measured time of the rerun (shown, never tracked by DVC).
+    assert set(changed) <= {"metrics/headline.json", "metrics/time.json"}
+    assert {"gru.test.bpc", "gru.val.bpc"} <= changed["metrics/headline.json"]
+    # No other model's numbers change (gru is in no mixture).
+    assert all(k.startswith("gru.") for keys in changed.values() for k in keys), changed
+    print(repo.dvc("metrics", "diff", "--md").stdout)   # the README's excerpt

@@ -28,7 +28,8 @@ from helpers import TINY_PARAMS
 
 KINDS = {"rnn": "comparison", "gru": "comparison", "lstm": "comparison", "deep_lstm": "comparison",
          "bilstm": "comparison", "transformer": "comparison", "tf": "comparison", "champion": "champion",
-         "champion (dynamic)": "dynamic", "ensemble": "mixture", "add3": "n-gram", "kn4": "n-gram", "zpaq": "compressor"}
+         "champion (dynamic)": "dynamic", "ensemble": "mixture", "cm": "context mixer", "add3": "n-gram", "kn4": "n-gram",
+         "zpaq": "compressor"}
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +39,7 @@ def built(tmp_path_factory):
 
 def evals(dirs, params) -> dict[str, dict]:
     """Every metrics file the report reads, by the entry name the report shows."""
-    out = {name: read_json(dirs["eval"] / f"{name}.json") for name in [*params.models, *params.ngram, *params.mix]}
+    out = {name: read_json(dirs["eval"] / f"{name}.json") for name in [*params.models, *params.ngram, *params.mix, "cm"]}
     out["champion (dynamic)"] = {k.removeprefix("dynamic."): v for k, v in out["champion"].items()
                                  if k.startswith("dynamic.")}
     out["zpaq"] = read_json(dirs["anchor"])
@@ -133,7 +134,7 @@ def paired(dirs, params, a: tuple[str, str], b: tuple[str, str]):
     here from the files, as the report must."""
     split = load_eval_split("test", dirs["processed"], dirs["interim"], load_vocab(dirs["processed"] / "vocab.json"))
     def nll(folder, file):
-        root = dirs["mix"] if folder in params.mix else dirs["scores"]
+        root = dirs["mix"] if folder in [*params.mix, "cm"] else dirs["scores"]
         return np.load(root / folder / f"{file}.npy")
     e = params.evaluate
     return paired_bootstrap(nll(*a), nll(*b), split.widths[1:], split.starts[1:], e.bootstrap_block,

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from dvc import api as dvc_api
 
 from helpers import TINY_BOOKS, make_tiny_repo, serve_books
 from sharingkit import dvc
@@ -103,13 +104,16 @@ def test_queued_sweep_runs_both_points_and_exp_show_lists_them(sweep):
         rev = exp["revs"][0]
         data = rev["data"]
         hidden = data["params"]["params.yaml"]["data"]["models"]["rnn"]["hidden_size"]
-        runs[hidden] = (rev["name"], data["metrics"])
+        # metrics/{train,eval}/rnn.json are plain outputs, not DVC metrics (dvc.yaml): read from the experiment
+        runs[hidden] = (rev["name"], {kind: json.loads(dvc_api.read(f"metrics/{kind}/rnn.json", repo=str(repo.root),
+                                                                     rev=rev["rev"]))
+                                      for kind in ("train", "eval")})
     assert sorted(runs) == sorted(SIZES), f"exp show lists hidden sizes {sorted(runs)}"
     assert len({name for name, _ in runs.values()}) == len(SIZES), "each point is its own named experiment"
 
     params_count = {}
     for hidden, (name, metrics) in runs.items():
-        train, evaluation = (metrics[f"metrics/{kind}/rnn.json"].get("data") for kind in ("train", "eval"))
+        train, evaluation = metrics["train"], metrics["eval"]
         assert train and evaluation, f"{name}: metrics missing from exp show: {metrics}"
         assert train["val.bpc"] > 0 and evaluation["test.bpc"] > 0
         # Each experiment's metrics come from its own model, not a shared workspace file.

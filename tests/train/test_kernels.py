@@ -95,6 +95,7 @@ def test_portable_sets_every_librarys_cap_and_native_sets_nothing(no_caps):
     monkeypatch.setattr(kernels, "is_x86_64_v3", lambda: True)
     monkeypatch.delitem(sys.modules, "torch")          # as in a fresh stage process (restored afterwards)
     monkeypatch.delitem(sys.modules, "numpy")
+    monkeypatch.delitem(sys.modules, "numba", raising=False)   # imported by the cm tests, if they ran first
     use_kernels("native")
     assert not PORTABLE_ENV.keys() & os.environ.keys()
     use_kernels("portable")
@@ -103,6 +104,7 @@ def test_portable_sets_every_librarys_cap_and_native_sets_nothing(no_caps):
 
 def test_portable_after_torch_is_imported_warns_and_changes_nothing(no_caps):
     no_caps.setattr(kernels, "is_x86_64_v3", lambda: True)
+    no_caps.delitem(sys.modules, "numba", raising=False)
     with pytest.warns(UserWarning, match="^runtime.kernels: portable could not apply, numpy and torch were imported"):
         use_kernels("portable")
     assert not PORTABLE_ENV.keys() & os.environ.keys()

@@ -30,6 +30,7 @@ from torch.nn import functional as F
 
 from charlm.divergence import WINDOW, diverged_at
 from charlm.errors import CharlmError
+from charlm.models.scoring import vocab_size
 from charlm.params import DynamicEvalParams
 
 EPS = 1e-8   # keeps a parameter with a zero gradient so far from dividing by zero
@@ -38,22 +39,43 @@ EPS = 1e-8   # keeps a parameter with a zero gradient so far from dividing by ze
 def dynamic_nll(lm: nn.Module, tokens: np.ndarray, params: DynamicEvalParams) -> np.ndarray:
     """nll in nats of tokens[1:], each given all before it by weights that learned from the segments before
     its own, (N-1,) float64. `lm` is one causal direction; it is copied (fp32, CPU), never changed."""
+    nll, _ = _adapt(lm, tokens, params, keep_distributions=False)
+    return nll
+
+
+def dynamic_log_probs(lm: nn.Module, tokens: np.ndarray, params: DynamicEvalParams) -> np.ndarray:
+    """The distributions dynamic_nll scores: log-probabilities in nats of every next token after each of
+    tokens[:-1], (N-1, V) float32; row i's entry for tokens[i+1] is dynamic_nll's entry i, negated."""
+    _, logp = _adapt(lm, tokens, params, keep_distributions=True)
+    return logp
+
+
+def _adapt(lm: nn.Module, tokens: np.ndarray, params: DynamicEvalParams, keep_distributions: bool
+           ) -> tuple[np.ndarray, np.ndarray | None]:
+    """(nll (N-1,) float64, and with keep_distributions the (N-1, V) float32 log-probabilities) of one
+    adapting pass over `tokens`."""
     check_segment(lm, params.segment)
     model = copy.deepcopy(lm).to("cpu", torch.float32).eval()   # eval: no dropout while adapting
     x = torch.as_tensor(np.asarray(tokens, dtype=np.int64))
     inputs, targets = x[:-1], x[1:]                                 # (N-1,) each
     update = Update(model, params)
-    state, out = None, []
+    state, out, distributions = None, [], []
     with _one_thread():
         for start in range(0, len(inputs), params.segment):
             stop = start + params.segment
             logits, state = model(inputs[None, start:stop], state)     # (1, S, V)
-            nll = F.cross_entropy(logits[0].float(), targets[start:stop], reduction="none")   # (S,)
+            logp = torch.log_softmax(logits[0].float(), dim=-1)        # (S, V)
+            nll = -logp.gather(1, targets[start:stop, None]).squeeze(1)                       # (S,)
             out.append(nll.detach().double().numpy())
+            if keep_distributions:
+                distributions.append(logp.detach().numpy().copy())
             _stop_if_diverged(out, start, logits.shape[-1], params)   # before learning from a blown-up segment
             update(nll.mean())
             state = _detached(state)   # truncated back-propagation: a step never reaches older segments
-    return np.concatenate(out) if out else np.zeros(0, dtype=np.float64)
+    nll = np.concatenate(out) if out else np.zeros(0, dtype=np.float64)
+    if not keep_distributions:
+        return nll, None
+    return nll, np.concatenate(distributions) if distributions else np.zeros((0, vocab_size(model)), np.float32)
 
 
 def _stop_if_diverged(out: list[np.ndarray], start: int, vocab_size: int, params: DynamicEvalParams) -> None:

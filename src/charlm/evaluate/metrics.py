@@ -33,13 +33,22 @@ from charlm.params import EvaluateParams
 PREFIXES = {"forward": "", "backward": "backward.", "stream": "stream.", "dynamic": "dynamic."}
 
 
-def score(lm: LanguageModel, split: EvalSplit, direction: str, params: EvaluateParams
-          ) -> tuple[np.ndarray, np.ndarray]:
+def score(lm: LanguageModel, split: EvalSplit, direction: str, params: EvaluateParams, distribution: bool = False
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """(nll in nats, index of the predicted token), both (N-1,), for every scored token of the split, in text
-    order. direction "dynamic" is the forward direction under dynamic evaluation (neural models only), and
-    "stream" the forward direction read as one stream, the way dynamic evaluation reads it."""
+    order, and with `distribution` (forward and dynamic only) the (N-1, V) float32 log-probabilities the nll
+    was read from. direction "dynamic" is the forward direction under dynamic evaluation (neural models only),
+    and "stream" the forward direction read as one stream, the way dynamic evaluation reads it."""
     n = len(split.tokens)
-    if direction == "dynamic":
+    logp = None
+    if distribution and direction in ("forward", "dynamic"):
+        logp = (lm.dynamic_log_probs(split.tokens, params.dynamic) if direction == "dynamic"
+                else lm.log_probs(split.tokens, params.batch_size))
+        if logp.shape[0] != n - 1:
+            raise CharlmError(f"model {lm.name!r}: {direction} log_probs on {split.name} returned shape "
+                              f"{logp.shape} (expected {n - 1} rows)")
+        nll = -logp[np.arange(n - 1), split.tokens[1:]].astype(np.float64)
+    elif direction == "dynamic":
         nll = np.asarray(lm.dynamic_nll(split.tokens, params.dynamic), dtype=np.float64)
     elif direction == "stream":
         nll = np.asarray(lm.token_nll(split.tokens, "forward", 1), dtype=np.float64)
@@ -49,17 +58,18 @@ def score(lm: LanguageModel, split: EvalSplit, direction: str, params: EvaluateP
         raise CharlmError(f"model {lm.name!r}: {direction} token_nll on {split.name} returned shape "
                           f"{nll.shape} (expected {(n - 1,)}) or non-finite values")
     if direction != "backward":
-        return nll, np.arange(1, n)
+        return nll, np.arange(1, n), logp
     # "backward" scored the reversed text: its j-th loss is for token n-2-j, given the tokens after it.
-    return nll[::-1], np.arange(0, n - 1)
+    return nll[::-1], np.arange(0, n - 1), logp
 
 
 def evaluate_lm(lm: LanguageModel, splits: list[EvalSplit], params: EvaluateParams, vocab_size: int,
-                dynamic: bool = False) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+                dynamic: bool = False, distributions: bool = False) -> tuple[dict[str, float], dict[str, np.ndarray]]:
     """(all metrics of one model over the given splits, flat keys, rounded for readable diffs; each split's
     forward nll in nats, (N-1,) float32 in text order, for data/scores: "<split>", and with `dynamic`
     (a neural model) also "dynamic.<split>", its scores under dynamic evaluation, and "stream.<split>",
-    its static scores read as one stream)."""
+    its static scores read as one stream; with `distributions` also "logp.<split>" (and
+    "dynamic.logp.<split>"), the (N-1, V) float32 log-probabilities those scores were read from)."""
     metrics: dict[str, float] = {"num_parameters": int(lm.num_parameters), "vocab_size": int(vocab_size)}
     forward_nll: dict[str, np.ndarray] = {}
     for direction in lm.directions:
@@ -70,11 +80,13 @@ def evaluate_lm(lm: LanguageModel, splits: list[EvalSplit], params: EvaluatePara
                           f"models can)")
     for direction in (*lm.directions, "stream", "dynamic") if dynamic else lm.directions:
         for split in splits:
-            nll, targets = score(lm, split, direction, params)
+            nll, targets, logp = score(lm, split, direction, params, distributions)
             prefix = PREFIXES[direction]
             metrics.update({prefix + k: v for k, v in split_metrics(split, nll, targets, params).items()})
             if direction != "backward":
                 forward_nll[prefix + split.name] = nll.astype(np.float32)
+            if logp is not None:
+                forward_nll[f"{prefix}logp.{split.name}"] = logp.astype(np.float32)
     if "backward" in lm.directions:
         for split in splits:
             # The mean of the two directions' log-perplexities, as ELMo reports it; never used for ranking.

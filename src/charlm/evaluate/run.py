@@ -20,7 +20,7 @@ def evaluate_model(name: str, model_path: Path, data_dir: Path, interim_dir: Pat
                    params: Params, samples: bool = True) -> tuple[dict[str, float], str, dict[str, np.ndarray]]:
     """(flat metrics for metrics/eval/<name>.json, markdown for reports/samples/<name>.md ("" when not
     `samples`), forward nll of each split for data/scores/<name>, and of dynamic evaluation when
-    evaluate.dynamic.models lists it)."""
+    evaluate.dynamic.models lists it; its full distributions too when evaluate.distributions does)."""
     section = model_section(params, name)
     if not model_path.is_file():
         raise CharlmError(f"model {name!r} ({section}.{name} in params) has no checkpoint at {model_path}: "
@@ -28,7 +28,8 @@ def evaluate_model(name: str, model_path: Path, data_dir: Path, interim_dir: Pat
     vocab = load_vocab(vocab_path)
     lm = load_lm(model_path, vocab)
     splits = [load_eval_split(split, data_dir, interim_dir, vocab) for split in ("val", "test")]
-    metrics, nll = evaluate_lm(lm, splits, params.evaluate, len(vocab), dynamic=name in params.evaluate.dynamic.models)
+    metrics, nll = evaluate_lm(lm, splits, params.evaluate, len(vocab), dynamic=name in params.evaluate.dynamic.models,
+                               distributions=name in params.evaluate.distributions)
     if not samples:
         return metrics, "", nll
     return metrics, samples_markdown(name, generate_samples(lm, vocab, params.evaluate), params.evaluate), nll

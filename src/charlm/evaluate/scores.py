@@ -5,6 +5,8 @@ and the mix stage can interpolate models.
     <split>.npy             . . . . . . . .        (N-1,) float32 nats of tokens 1..N-1, forward (causal) direction
     dynamic.<split>.npy     . . . . . . . .        the same tokens under dynamic evaluation (evaluate.dynamic.models)
     stream.<split>.npy      . . . . . . . .        the same tokens, static, read as one stream (dynamic models too)
+    logp.<split>.npy        (N-1, V) float32       the full next-token distributions <split>.npy was read from
+    dynamic.logp.<split>.npy                       and dynamic evaluation's (models in evaluate.distributions)
 
 A file's name is its key in the dict save_scores takes and the `split` load_scores reads: "val", "dynamic.val".
 
@@ -43,3 +45,19 @@ def load_scores(folder: Path, split: str, tokens: int, stage: str) -> np.ndarray
         raise CharlmError(f"{path}: holds {nll.dtype} {nll.shape}, expected float32 ({tokens - 1},) for the "
                           f"{tokens} tokens of the {split.rpartition('.')[2]} split (run `dvc repro {stage}`)")
     return nll
+
+
+def load_distributions(folder: Path, split: str, tokens: int, vocab_size: int, stage: str) -> np.ndarray:
+    """The (tokens-1, V) float32 log-probabilities of `split` ("logp.val", "dynamic.logp.val") from
+    <folder>/<split>.npy; missing or stale: CharlmError naming the file."""
+    path = folder / f"{split}.npy"
+    if not path.is_file():
+        raise CharlmError(f"{path}: not found (is the model in evaluate.distributions? run `dvc repro {stage}`)")
+    try:
+        logp = np.load(path, allow_pickle=False, mmap_mode="r")
+    except (ValueError, OSError):
+        raise CharlmError(f"{path}: not a .npy array (run `dvc repro {stage}`)") from None
+    if logp.shape != (tokens - 1, vocab_size) or logp.dtype != np.float32:
+        raise CharlmError(f"{path}: holds {logp.dtype} {logp.shape}, expected float32 ({tokens - 1}, {vocab_size}) "
+                          f"(run `dvc repro {stage}`)")
+    return np.asarray(logp)

@@ -26,23 +26,47 @@ import numpy as np
 
 def cache_nll(tokens: np.ndarray, order: int, vocab_size: int) -> np.ndarray:
     """(N-1,) float64 nats of tokens 1..N-1 under the cache of `order` (1 = unigram) over the tokens before each."""
+    x = np.asarray(tokens, dtype=np.int64)
+    return -np.log(_cache_probs(x, order, vocab_size)[1:, 0])
+
+
+def cache_log_probs(tokens: np.ndarray, order: int, vocab_size: int) -> np.ndarray:
+    """(N-1, V) float64 log-probabilities in nats of every token after each of tokens[:-1]: the full
+    distribution whose entry for tokens[t] cache_nll scores."""
+    x = np.asarray(tokens, dtype=np.int64)
+    candidates = np.broadcast_to(np.arange(vocab_size), (len(x), vocab_size))
+    return np.log(_cache_probs(x, order, vocab_size, candidates)[1:])
+
+
+def _cache_probs(x: np.ndarray, order: int, vocab_size: int, candidates: np.ndarray | None = None) -> np.ndarray:
+    """(N, C) probability of candidates[t, j] at position t given the tokens before t; without candidates,
+    (N, 1) that of the token x[t] itself."""
     if order < 1:
         raise ValueError(f"cache order must be at least 1, got {order}")
-    x = np.asarray(tokens, dtype=np.int64)           # (N,)
     n, base = len(x), vocab_size + 1                 # id vocab_size marks "before the text starts"
-    prob = np.full(n, 1.0 / vocab_size)              # p_(-1): uniform
+    prob = np.full((n, 1) if candidates is None else candidates.shape, 1.0 / vocab_size)   # p_(-1): uniform
     context = np.zeros(n, dtype=np.int64)            # h_0: the empty context, the same everywhere
     for m in range(order):
         if m > 0:                                    # h_m = h_(m-1) and one more token further back
             back = np.full(n, vocab_size, dtype=np.int64)
             back[m:] = x[:-m]
             context = np.unique(context * base + back, return_inverse=True)[1].reshape(-1)
-        seen_ngram = _counts_before(context * base + x)          # C(h c) before t
-        seen_context = _counts_before(context)                   # C(h) before t
-        types = _sums_before(context, seen_ngram == 0)           # T(h) before t: new (h, c) pairs
+        seen_here = _counts_before(context * base + x)                                           # C(h x_t)
+        seen_ngram = (seen_here[:, None] if candidates is None else                               # C(h c)
+                      _queries_before(context * base + x, context[:, None] * base + candidates))
+        seen_context = _counts_before(context)[:, None]                                          # C(h)
+        types = _sums_before(context, seen_here == 0)[:, None]                                   # T(h)
         known = seen_context > 0
         prob = np.where(known, (seen_ngram + types * prob) / np.maximum(seen_context + types, 1), prob)
-    return -np.log(prob[1:])
+    return prob
+
+
+def _queries_before(keys: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """(N, C) how often queries[t, j] occurs in keys at positions before t."""
+    n = len(keys)
+    stamped = np.sort(keys * n + np.arange(n))       # key-major, then position: one sorted array
+    t = np.arange(n)[:, None]
+    return np.searchsorted(stamped, queries * n + t) - np.searchsorted(stamped, queries * n)
 
 
 def _counts_before(keys: np.ndarray) -> np.ndarray:

@@ -8,10 +8,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from charlm.evaluate.dynamic import dynamic_nll
+from charlm.evaluate.dynamic import dynamic_log_probs, dynamic_nll
 from charlm.models import num_parameters
 from charlm.models.checkpoint import load_model
-from charlm.models.scoring import direction_tokens, stream_nll
+from charlm.models.scoring import direction_tokens, stream_log_probs, stream_nll
 from charlm.params import DynamicEvalParams
 from charlm.sampling import sample
 
@@ -37,11 +37,22 @@ class NeuralLM:
         stream = direction_tokens(torch.from_numpy(np.asarray(tokens, dtype=np.int64)), reverse)
         return stream_nll(lm, stream, batch_size).numpy()
 
+    def log_probs(self, tokens: np.ndarray, batch_size: int = 64) -> np.ndarray:
+        """Forward log-probabilities in nats of every next token after each of tokens[:-1], (N-1, V) float32,
+        read as token_nll reads them: row i's entry for tokens[i+1] is token_nll's entry i, negated."""
+        lm, _ = self._directions["forward"]
+        return stream_log_probs(lm, torch.from_numpy(np.asarray(tokens, dtype=np.int64)), batch_size).numpy()
+
     def dynamic_nll(self, tokens: np.ndarray, params: DynamicEvalParams) -> np.ndarray:
         """Forward nll in nats of each token after the first under dynamic evaluation (one stream, each
         segment scored, then learned from: charlm.evaluate.dynamic), (N-1,) float64; the model is unchanged."""
         lm, _ = self._directions["forward"]   # only the causal direction adapts: it is the one ranked
         return dynamic_nll(lm, tokens, params)
+
+    def dynamic_log_probs(self, tokens: np.ndarray, params: DynamicEvalParams) -> np.ndarray:
+        """The distributions dynamic_nll scores, (N-1, V) float32 log-probabilities in nats."""
+        lm, _ = self._directions["forward"]
+        return dynamic_log_probs(lm, tokens, params)
 
     @torch.no_grad()
     def generate(self, prefix: Sequence[int], length: int, *, greedy: bool, temperature: float = 1.0,

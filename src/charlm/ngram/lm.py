@@ -30,6 +30,11 @@ class NgramLM:
             raise CharlmError(f"{self.name}: an n-gram model has only the 'forward' direction, not {direction!r}")
         return -self.model.log_probs(tokens)
 
+    def log_probs(self, tokens: np.ndarray, batch_size: int = 64) -> np.ndarray:
+        """Log-probabilities in nats of every next token after each of tokens[:-1], (N-1, V) float32: row i
+        is the distribution whose entry for tokens[i+1] token_nll scores (batch_size: unused, as in token_nll)."""
+        return self.model.distributions(tokens).astype(np.float32)
+
     def generate(self, prefix: Sequence[int], length: int, *, greedy: bool, temperature: float = 1.0,
                  top_k: int = 0, seed: int = 0) -> list[int]:
         """`length` token ids continuing `prefix`: argmax, or seeded sampling at `temperature` among the top k."""

@@ -43,22 +43,41 @@ class NgramModel:
 
     def log_probs(self, tokens) -> np.ndarray:
         """log P(tokens[t] | tokens[max(0, t-order+1):t]) for t = 1..len-1, shape (len-1,) float64, nats."""
+        return self._chunked(as_token_array(tokens, self.vocab_size, "tokens"), None)
+
+    def distributions(self, tokens) -> np.ndarray:
+        """log P(w | tokens[max(0, t-order+1):t]) for every token w and t = 1..len-1, shape (len-1, V) float64,
+        nats: the full next-token distribution at each position, one vectorised pass per candidate w."""
         x = as_token_array(tokens, self.vocab_size, "tokens")
+        out = np.empty((max(len(x) - 1, 0), self.vocab_size))
+        for w in range(self.vocab_size):
+            out[:, w] = self._chunked(x, w)
+        return out
+
+    def _chunked(self, x: np.ndarray, candidate: int | None) -> np.ndarray:
+        """_score over x in chunks of _CHUNK targets, each carrying its targets' full context."""
         out = np.empty(max(len(x) - 1, 0))
         for start in range(1, len(x), _CHUNK):
             stop = min(start + _CHUNK, len(x))
-            lo = max(start - (self.order - 1), 0)   # a chunk carries its targets' full context
-            out[start - 1:stop - 1] = self._score(x[lo:stop], start - lo)
+            lo = max(start - (self.order - 1), 0)
+            out[start - 1:stop - 1] = self._score(x[lo:stop], start - lo, candidate)
         return out
 
-    def _score(self, x: np.ndarray, first: int) -> np.ndarray:
-        """log P(x[t] | up to order-1 tokens before it) for t = first..len(x)-1, in nats."""
+    def _score(self, x: np.ndarray, first: int, candidate: int | None = None) -> np.ndarray:
+        """log P(x[t] | up to order-1 tokens before it) for t = first..len(x)-1, in nats; with a `candidate`,
+        log P(candidate | the same context) instead."""
         # Like an ARPA reader: look up the longest n-gram; where it is missing, add its context's back-off
         # weight and retry one order lower, only for those targets. Order 1 is dense, so it ends there.
         n, v = self.order, self.vocab_size
+
+        def ending_at(windows: np.ndarray, k: int, t: np.ndarray) -> np.ndarray:
+            """Keys of the k-grams ending at targets t; a candidate replaces the target, the last digit."""
+            keys = windows[t - k + 1]
+            return keys if candidate is None else keys - x[t] + candidate
+
         out = np.zeros(len(x) - first)
         full = max(first, n - 1)                          # the first target with a full context
-        idx = self.index[n - 1].find(window_keys(x, n, v)[full - n + 1:])
+        idx = self.index[n - 1].find(ending_at(window_keys(x, n, v), n, np.arange(full, len(x))))
         out[full - first:] = np.where(idx >= 0, self.logp[n - 1][idx], 0.0)
         missed = full + np.flatnonzero(idx < 0)           # targets t not resolved yet
         for k in range(n - 1, 0, -1):
@@ -67,7 +86,7 @@ class NgramModel:
             out[missed[ctx >= 0] - first] += self.logbow[k - 1][ctx[ctx >= 0]]
             if first <= k - 1 < len(x):
                 missed = np.append(missed, k - 1)        # the target with only k-1 tokens before it
-            idx = self.index[k - 1].find(windows[missed - k + 1])
+            idx = self.index[k - 1].find(ending_at(windows, k, missed))
             out[missed[idx >= 0] - first] += self.logp[k - 1][idx[idx >= 0]]
             missed = missed[idx < 0]
         return out

@@ -21,7 +21,7 @@ from charlm.report.collect import Anchor, ModelResult  # noqa: E402
 DPI = 110
 # One colour per kind of entry (charlm.report.entries); "neural" for the bits charts' best neural model.
 KIND_COLORS = {"neural": "tab:blue", "comparison": "tab:blue", "champion": "tab:purple", "dynamic": "tab:red",
-               "mixture": "tab:green", "n-gram": "tab:orange", "compressor": "tab:gray"}
+               "mixture": "tab:green", "context mixer": "tab:brown", "n-gram": "tab:orange", "compressor": "tab:gray"}
 CURVE_Y = "validation bits per character (forward)"
 TEST_AXIS = "test bits per character (lower is better)"
 # No chart has a time axis: wall time varies run to run, and every chart is a DVC output that must not.

@@ -6,6 +6,8 @@ function of params and the tracked outputs, and byte-identical on every rerun.
 """
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -176,6 +178,25 @@ class MixResult:
         return [*self.members, *(["cache"] if self.cache_order else [])]
 
 
+@dataclass(frozen=True)
+class CMResult:
+    members: tuple[str, ...]    # cm.members: "<model>" or "<model>.dynamic"
+    eval: dict                  # metrics/eval/cm.json: keys as a model's, plus ablation.<component>.val.{bpc,gain}
+
+    @property
+    def ablation(self) -> dict[str, tuple[float, float]]:
+        """{dropped component: (val bpc without it, its gain)}, largest gain first."""
+        parts = {m[1]: (self.eval[key], self.eval[f"ablation.{m[1]}.val.gain"])
+                 for key in self.eval if (m := re.fullmatch(r"ablation\.(.+)\.val\.bpc", key))}
+        return dict(sorted(parts.items(), key=lambda item: -item[1][1]))
+
+
+def read_cm(params: Params, eval_dir: Path) -> CMResult:
+    """The context mixer's metrics (stage cm)."""
+    path = _require(eval_dir / "cm.json", "cm", "its evaluation", "cm", section="cm")
+    return CMResult(tuple(params.cm.members), read_json(path))
+
+
 def collect_mixes(params: Params, eval_dir: Path) -> list[MixResult]:
     """A MixResult for every entry under `mix:` in params, in params order."""
     mixes = []
@@ -211,6 +232,7 @@ class Collected:
     """What the report shows, loaded and compared (report.run.collect)."""
     results: list[ModelResult]
     mixes: list[MixResult]
+    cm: CMResult
     anchor: Anchor
     seeds: list[SeedStats]          # compare.models over their seeds
     static: pd.DataFrame            # table.ranking of every model

@@ -114,6 +114,7 @@ def load_comparisons(params: Params, split: EvalSplit, paths: ScorePaths,
                 nll[f"{name}.{mode}"] = load_scores(paths.scores / name, f"{mode}.test", tokens, stage)
     for name in params.mix:
         nll[name] = load_scores(paths.mix / name, "test", tokens, f"mix@{name}")
+    nll["cm"] = load_scores(paths.mix / "cm", "test", tokens, "cm")
     for name in params.compare.models:
         nll[seed_entry(name, params.model_train(name).seed)] = nll[name]
         for seed in params.compare.seeds:

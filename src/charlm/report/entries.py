@@ -2,7 +2,7 @@
 mixtures and the compressor anchor; and metrics/summary.json, built from it.
 
 An entry's id is how params name it: `<model>`, `<model>.dynamic` (as in `mix.<name>.members`), `<mix>`,
-and `zpaq`.
+`cm` and `zpaq`.
 """
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import re
 
 import pandas as pd
 
-from charlm.report.collect import Anchor, MixResult, ModelResult
+from charlm.report.collect import Anchor, CMResult, MixResult, ModelResult
 from charlm.report.compare import Comparisons, SeedStats
 from charlm.report.table import add_ranks
 
-# An entry's kind is one of: comparison, champion, dynamic, mixture, n-gram, compressor.
+# An entry's kind is one of: comparison, champion, dynamic, mixture, context mixer, n-gram, compressor.
 ROLE_KINDS = {"compare": "comparison", "champion": "champion"}
 
 
@@ -28,8 +28,8 @@ def pays_every_character(metrics: dict, prefix: str = "") -> bool:
     return metrics[f"{prefix}test.oov_rate"] == 0
 
 
-def entry_table(results: list[ModelResult], mixes: list[MixResult], anchor: Anchor, comparisons: Comparisons
-                ) -> pd.DataFrame:
+def entry_table(results: list[ModelResult], mixes: list[MixResult], cm: CMResult, anchor: Anchor,
+                comparisons: Comparisons) -> pd.DataFrame:
     """One row per entry: entry (id), model (the name in params), kind, what, test_bpc, ci_low, ci_high
     (NaN for the compressor), val_bpc, oov_rate, book_bpc ({book id: test bpc}); ranked by add_ranks."""
     rows = []
@@ -39,6 +39,8 @@ def entry_table(results: list[ModelResult], mixes: list[MixResult], anchor: Anch
             rows.append(_row(f"{r.name}.dynamic", r.name, "dynamic", r.description, r.eval, "dynamic."))
     for mix in mixes:
         rows.append(_row(mix.name, mix.name, "mixture", mix_description(mix), mix.eval))
+    members = f" + {len(cm.members)} member{'s' if len(cm.members) != 1 else ''}" if cm.members else ""
+    rows.append(_row("cm", "cm", "context mixer", f"own context models{members}", cm.eval))
     if anchor.metrics is not None:
         a = anchor.metrics
         # A compressor codes every byte, so it has no unknown tokens; one total, so no interval.

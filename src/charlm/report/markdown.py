@@ -25,7 +25,8 @@ def render_report(c: Collected, params: Params, charts: dict[str, str], bits: Bi
     parts = [_intro(c), _pins(c.titles, c.unpinned), sections.best_entries(c.entries),
              sections.not_ranked(c.entries), sections.comparison(c.results, c.seeds, params, c.comparisons),
              sections.champion(c.results, params, c.comparisons), sections.dynamic(c.results, params, c.comparisons),
-             sections.mixtures(c.mixes, c.entries, c.comparisons), sections.ngrams(c.results, c.comparisons),
+             sections.mixtures(c.mixes, c.entries, c.comparisons), sections.context_mixer(c.cm, c.entries, c.comparisons),
+             sections.ngrams(c.results, c.comparisons),
              sections.anchor_section(c.anchor, c.entries, c.comparisons), _budgets(c.results, c.static), _charts(charts),
              where_the_bits_go(bits, bits_links), _bidirectional(c.results), _method(params.evaluate),
              _samples(c.results), _settings(c.results, params)]

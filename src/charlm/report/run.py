@@ -16,7 +16,8 @@ from charlm.params import Params
 from charlm.report.bits import BitsAnalysis, analyse
 from charlm.report.bits_charts import draw_bits
 from charlm.report.charts import draw_all
-from charlm.report.collect import Collected, ModelResult, collect_mixes, collect_results, collect_seeds, read_anchor
+from charlm.report.collect import (Collected, ModelResult, collect_mixes, collect_results, collect_seeds, read_anchor,
+                                   read_cm)
 from charlm.report.compare import ScorePaths, load_comparisons
 from charlm.report.entries import entry_table, summary
 from charlm.report.markdown import render_report
@@ -58,18 +59,20 @@ def build_report(params: Params, paths: ReportPaths) -> tuple[str, dict]:
 def collect(params: Params, paths: ReportPaths) -> Collected:
     """Load every input and make every comparison the report states."""
     results = collect_results(params, paths.eval, paths.train, paths.live, paths.samples)
-    mixes, anchor = collect_mixes(params, paths.eval), read_anchor(paths.anchor)
+    mixes, cm, anchor = collect_mixes(params, paths.eval), read_cm(params, paths.eval), read_anchor(paths.anchor)
     vocab = load_vocab(paths.processed / "vocab.json")
     comparisons = load_comparisons(params, load_eval_split("test", paths.processed, paths.interim, vocab),
-                                   paths.scores, per_book_costs(results, mixes, anchor))
+                                   paths.scores, per_book_costs(results, [*mixes, cm], anchor))
     titles = {book.id: book.title for book in params.data.books}
     data_metrics = read_json(paths.data)
     unpinned = [book_id for book_id in titles if not data_metrics["per_book"][str(book_id)]["pinned"]]
-    return Collected(results, mixes, anchor, collect_seeds(params, results, paths.eval), ranking(results, comparisons),
-                     entry_table(results, mixes, anchor, comparisons), comparisons, titles, unpinned)
+    return Collected(results, mixes, cm, anchor, collect_seeds(params, results, paths.eval),
+                     ranking(results, comparisons), entry_table(results, mixes, cm, anchor, comparisons), comparisons,
+                     titles, unpinned)
 
 
 def per_book_costs(results: list[ModelResult], mixes: list, anchor) -> dict[str, tuple[dict, dict]]:
+    # `mixes`: MixResults and the CMResult, each by its entry id (a CMResult's is "cm")
     """Every entry's ({book id: test bpc}, {book id: characters}), zpaq's when zpaq.per_book measured them: what
     the paired comparison over books with zpaq reads (Comparisons.by_books)."""
     books = {}
@@ -77,7 +80,7 @@ def per_book_costs(results: list[ModelResult], mixes: list, anchor) -> dict[str,
         books[r.name] = book_bpc(r.eval)
         if r.dynamic:
             books[f"{r.name}.dynamic"] = book_bpc(r.eval, "dynamic.")
-    books.update({mix.name: book_bpc(mix.eval) for mix in mixes})
+    books.update({getattr(mix, "name", "cm"): book_bpc(mix.eval) for mix in mixes})
     if anchor.metrics is not None:
         books["zpaq"] = book_bpc(anchor.metrics)   # empty without zpaq.per_book: dropped below
     return {entry: costs for entry, costs in books.items() if len(costs[0]) > 1}

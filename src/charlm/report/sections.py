@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from charlm.params import Params, scaled_budget
-from charlm.report.collect import Anchor, MixResult, ModelResult
+from charlm.report.collect import Anchor, CMResult, MixResult, ModelResult
 from charlm.report.compare import Comparisons, SeedStats, gap_cell, seed_ranking
 from charlm.report.entries import entry_kind, pays_every_character
 from charlm.report.table import display_table, gap_text, markdown_table, ranking, score
@@ -40,7 +40,8 @@ def best_entries(entries: pd.DataFrame) -> str:
     lines = ["## Best entries (test split)", "",
              "Every ranked entry by its test bpc: the single models (the equal-budget *comparison*, the "
              "*champion* and the *n-gram* baselines), the models scored by *dynamic* evaluation, the "
-             "*mixtures* and the zpaq *compressor*. The sections below show each kind on its own."]
+             "*mixtures*, the *context mixer* and the zpaq *compressor*. The sections below show each kind on its "
+             "own."]
     if ranked.empty:
         return "\n".join(lines + ["", "**No entry is ranked**: every one has unknown tokens (see *Not ranked*)."])
     lines += ["", markdown_table(table), "",
@@ -233,6 +234,49 @@ def _vs_best_member(mix: MixResult, by_id: pd.DataFrame, comparisons: Comparison
     best = by_id.loc[list(mix.members), "test_bpc"].idxmin()
     gap = gap_cell(comparisons.paired(mix.name, best), mix.eval["test.bpc"] - by_id.loc[best, "test_bpc"])
     return f"{gap} vs {entry_name(by_id.loc[best])}"
+
+
+def context_mixer(cm: CMResult, entries: pd.DataFrame, comparisons: Comparisons) -> str:
+    """The cm entry: what it mixes, its test bpc against the best other entry and against zpaq, the ablation."""
+    by_id = entries.set_index("entry")
+    members = ", ".join(entry_name(by_id.loc[m]) for m in cm.members) or "no trained model"
+    lines = ["## The context mixer", "",
+             "`cm` predicts each character bit by bit down a Huffman tree, as context-mixing compressors do, from "
+             "its own context models of everything read so far (orders of 1 to 16 characters, the current word "
+             "with the words before it, each context's last successor), a match model, and the distributions of "
+             f"{members}. It mixes them in the logistic domain with weights chosen by small contexts and learned "
+             "online, then refines the result with two SSE maps. Test is scored after reading train and the test "
+             "text before each character, never val (what zpaq's cost measures); what the mixer learned on val "
+             "is carried over ([details](../docs/evaluation.md#the-context-mixer))."]
+    if not by_id.loc["cm", "ranked"]:
+        return "\n".join(lines + ["", "It is not ranked (see *Not ranked*)."])
+    others = entries[entries["ranked"] & ~entries["entry"].isin(["cm", "zpaq"])]
+    best = others.iloc[0] if len(others) else None
+    rows = []
+    if best is not None:
+        gap = gap_cell(comparisons.paired("cm", best.entry), cm.eval["test.bpc"] - best.test_bpc)
+        rows.append((f"the best other entry, {entry_name(best)}", f"{best.test_bpc:.4f}", gap, "by character"))
+    if comparisons.by_books("cm", "zpaq"):
+        c = comparisons.against_zpaq("cm")
+        rows.append((f"zpaq, its best method", f"{by_id.loc['zpaq', 'test_bpc']:.4f}", gap_cell(c.paired, c.paired.diff),
+                     f"over books: cm better on {c.wins} of {c.books}"))
+    table = pd.DataFrame({"cm against": [r[0] for r in rows], "their test bpc": [r[1] for r in rows],
+                          "cm − them [95% CI]": [r[2] for r in rows], "paired": [r[3] for r in rows]})
+    lines += ["", f"Test bpc {_score_of(cm.eval)}, val {cm.eval['val.bpc']:.4f}."]
+    if rows:
+        lines += ["", markdown_table(table), "", f"*cm − them*: {PAIRED}."]
+    if cm.ablation:
+        names = {"orders": "its context models of the last characters", "words": "its word contexts",
+                 "match": "the match model", "sse": "the SSE maps"}
+        ablation = pd.DataFrame({
+            "dropped": [names.get(part) or entry_name(by_id.loc[part]) for part in cm.ablation],
+            "val bpc without it": [f"{bpc:.4f}" for bpc, _ in cm.ablation.values()],
+            "what it adds": [f"{gain:+.4f}" for _, gain in cm.ablation.values()]})
+        lines += ["", "**Ablation on val**: val scored again from the state after train with one component dropped "
+                  "(its inputs set to 0, or SSE bypassed), the mixer adapting online without it. What a component "
+                  "adds is measured beside all the others, so the parts do not sum to the whole.", "",
+                  markdown_table(ablation)]
+    return "\n".join(lines)
 
 
 def anchor_section(anchor: Anchor, entries: pd.DataFrame, comparisons: Comparisons) -> str:

@@ -1,0 +1,119 @@
+"""The cm stage's work: read train, then score val and test the way the compressor anchor is measured.
+
+    val    train ─read─▶ state S ─▶ read val[0], score val[1:], each character before learning from it
+    test   S again, with the mixing state val ended with (mixer weights, SSE and state maps, match trust)
+           ─▶ read test[0], score test[1:]
+S is kept on disk (a temporary folder) rather than as a second copy of the tables in memory.
+
+The context tables that score test have read train and test so far, never val: the same conditioning as
+zpaq's size(train + test) − size(train). What val teaches is only what the hyper-parameters of a model
+fitted on val would be: how to weigh the inputs. Members' distributions exist for val and test only, so
+on train the mixer learns the context models' weights alone.
+
+Ablation (cm.ablation): val again from S with one component dropped (its inputs 0, or SSE bypassed), the
+mixer adapting online without it; the gap to the full model is what that component is worth on val.
+"""
+from __future__ import annotations
+
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from charlm.cm.model import Components, ContextMixer
+from charlm.data.ids import load_ids
+from charlm.data.vocab import load_vocab
+from charlm.errors import CharlmError
+from charlm.evaluate.scores import load_distributions
+from charlm.evaluate.splits import EvalSplit, load_eval_split
+from charlm.evaluate.summary import rounded, split_metrics
+from charlm.model_names import eval_stage
+from charlm.params import Params
+
+LN2 = float(np.log(2))
+MAX_SYMBOLS = 62   # a context's run slot stores the symbol in 6 bits (kernel.py)
+
+
+def member_distributions(params: Params, scores_dir: Path, split: EvalSplit, vocab_size: int) -> np.ndarray:
+    """(members, N-1, V) float32 next-token probabilities of cm.members on `split`, from data/scores."""
+    out = np.empty((len(params.cm.members), len(split.tokens) - 1, vocab_size), dtype=np.float32)
+    for m, member in enumerate(params.cm.members):
+        model, _, mode = member.partition(".")
+        name = f"{mode}.logp.{split.name}" if mode else f"logp.{split.name}"
+        logp = load_distributions(scores_dir / model, name, len(split.tokens), vocab_size, eval_stage(params, model))
+        np.exp(logp, out=out[m])
+    return out
+
+
+def ablations(params: Params) -> dict[str, Components]:
+    """Each component the ablation drops, by its name in the metrics (ablation.<name>.val.bpc)."""
+    n = len(params.cm.members)
+    out = {"orders": Components(orders=False), "words": Components(words=False),
+           "match": Components(match=False), "sse": Components(sse=False)}
+    for m, member in enumerate(params.cm.members):
+        out[member] = Components(members=tuple(i != m for i in range(n)))
+    if not params.cm.word_contexts:
+        del out["words"]
+    return out
+
+
+def cm_model(params: Params, data_dir: Path, interim_dir: Path, scores_dir: Path, vocab_path: Path
+             ) -> tuple[dict[str, float], dict[str, np.ndarray], dict[str, float]]:
+    """(flat rounded metrics for metrics/eval/cm.json, each split's (N-1,) float32 nll for data/mix/cm,
+    timings for metrics/runtime/cm.json)."""
+    vocab = load_vocab(vocab_path)
+    v = len(vocab)
+    if v > MAX_SYMBOLS:
+        raise CharlmError(f"{vocab_path}: {v} tokens; the cm model codes at most {MAX_SYMBOLS} symbols (a character "
+                          f"vocabulary, vocab.token: char); remove the cm stage's entry for a word vocabulary")
+    train = load_ids(data_dir / "train.npy", v).astype(np.int64)
+    val, test = (load_eval_split(split, data_dir, interim_dir, vocab) for split in ("val", "test"))
+    members = {split.name: member_distributions(params, scores_dir, split, v) for split in (val, test)}
+    space = vocab.tokens.index(" ") if " " in vocab.tokens else -1
+    runtime: dict[str, float] = {}
+
+    started = time.perf_counter()
+    model = ContextMixer(params.cm, v, np.bincount(train, minlength=v), space, 0, len(params.cm.members))
+    model.read(train, 0, len(train))
+    runtime["read_train_s"] = time.perf_counter() - started
+    runtime["read_train_chars_per_s"] = len(train) / runtime["read_train_s"]
+
+    def score_split(model: ContextMixer, split: EvalSplit) -> np.ndarray:
+        text = np.concatenate([train, split.tokens.astype(np.int64)])
+        model.read(text, len(train), len(train) + 1)            # the split's first token: context, not scored
+        nll, _ = model.score(text, len(train) + 1, members[split.name])
+        return nll
+
+    metrics: dict[str, float] = {"num_members": len(params.cm.members), "vocab_size": v}
+    with tempfile.TemporaryDirectory(prefix="charlm-cm-") as snapshot:
+        # The state after train, on disk: each pass below starts from it, with one set of tables in memory.
+        model.save_state(Path(snapshot))
+        if params.cm.ablation:
+            started = time.perf_counter()
+            for name, components in ablations(params).items():
+                model.load_state(Path(snapshot))
+                model.use(components)
+                metrics[f"ablation.{name}.val.bpc"] = float(score_split(model, val).mean() / LN2)
+            runtime["ablation_s"] = time.perf_counter() - started
+            model.use(Components())
+
+        started = time.perf_counter()
+        model.load_state(Path(snapshot))
+        nll = {"val": score_split(model, val)}
+        fitted_on_val = model.mixing_state()
+        model.load_state(Path(snapshot))
+        model.set_mixing_state(fitted_on_val)           # fitted on val, applied to test
+        nll["test"] = score_split(model, test)
+    runtime["score_s"] = time.perf_counter() - started
+    runtime["score_chars_per_s"] = (len(val.tokens) + len(test.tokens)) / runtime["score_s"]
+    runtime["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    for split in (val, test):
+        metrics.update(split_metrics(split, nll[split.name], np.arange(1, len(split.tokens)), params.evaluate))
+    if params.cm.ablation:
+        for name in ablations(params):
+            metrics[f"ablation.{name}.val.gain"] = metrics[f"ablation.{name}.val.bpc"] - metrics["val.bpc"]
+    return ({k: rounded(k, x) for k, x in metrics.items()}, {k: x.astype(np.float32) for k, x in nll.items()},
+            {k: round(x, 1) for k, x in runtime.items()})
