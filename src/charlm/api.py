@@ -1,0 +1,103 @@
+"""The Python API: a trained model in a notebook, and every entry's metrics as a table.
+
+    import charlm
+    lm = charlm.load("models/champion.pt")        # or models/ngram-kn8.npz; the vocab is found beside the models
+    lm.score("it was a dark and stormy night")     # {'chars': 29, 'bpc': ..., 'ppl': ...}
+    lm.next_probs("the whal")                      # {'e': 0.93, ...}, most likely first
+    lm.generate("the whale", 40, seed=0)
+    charlm.read_metrics()                          # one row per entry: val/test bpc, CI, ...; rev="main" for a revision
+
+Text goes in as the models were trained on it: in the vocabulary (by default lowercase a-z and spaces).
+A character outside it is a CharlmError naming it, never a silent <unk>.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from charlm.data.vocab import load_vocab
+from charlm.errors import CharlmError
+from charlm.lm import LanguageModel, load_lm
+
+DEFAULT_VOCAB = Path("data/processed/vocab.json")
+
+
+class Model:
+    """A trained model (neural or n-gram) with its vocabulary: score, distributions, generation."""
+
+    def __init__(self, lm: LanguageModel, vocab):
+        self.lm, self.vocab = lm, vocab
+        self.name = lm.name
+
+    def ids(self, text: str) -> np.ndarray:
+        """`text` as token ids; a token outside the vocabulary: CharlmError naming it."""
+        index = {t: i for i, t in enumerate(self.vocab.tokens)}
+        tokens = self.vocab.split(text)
+        unknown = sorted({t for t in tokens if t not in index or t == self.vocab.tokens[0]})
+        if unknown:
+            raise CharlmError(f"{', '.join(map(repr, unknown))} not in {self.name}'s vocabulary; the models read "
+                              f"cleaned text")
+        return np.array([index[t] for t in tokens], dtype=np.int64)
+
+    def score(self, text: str) -> dict:
+        """{'chars', 'bpc', 'ppl'} of every character of `text` after its first, each given all before it."""
+        x = self.ids(text)
+        if len(x) < 2:
+            raise CharlmError(f"text: needs at least 2 characters to score, got {len(x)}")
+        bits = self.lm.token_nll(x, "forward", 1) / np.log(2)   # one stream: every character sees all before it
+        return {"chars": int(len(bits)), "bpc": float(bits.mean()), "ppl": float(2 ** bits.mean())}
+
+    def log_probs(self, text: str) -> np.ndarray:
+        """(len-1, V) natural-log probabilities of every next token after each of text's tokens but the last."""
+        return self.lm.log_probs(self.ids(text), 1)
+
+    def next_probs(self, context: str) -> dict[str, float]:
+        """{token: probability} of the token after `context`, most likely first."""
+        x = self.ids(context + self.vocab.tokens[1])   # a stand-in next token: its row is what the context predicts
+        probs = np.exp(self.lm.log_probs(x, 1)[-1].astype(np.float64))
+        order = np.argsort(-probs, kind="stable")
+        return {self.vocab.tokens[i]: float(probs[i]) for i in order}
+
+    def generate(self, prefix: str, length: int, *, greedy: bool = False, temperature: float = 1.0, top_k: int = 0,
+                 seed: int = 0) -> str:
+        """`prefix` and `length` tokens after it; seeded sampling, or argmax with greedy."""
+        out = self.lm.generate(list(self.ids(prefix)), length, greedy=greedy, temperature=temperature, top_k=top_k,
+                               seed=seed)
+        return prefix + self.vocab.decode(out)
+
+
+def load(model_path: str | Path, vocab_path: str | Path | None = None) -> Model:
+    """The model at `model_path` (.pt or .npz) with its vocabulary: `vocab_path`, or data/processed/vocab.json of
+    the project the model is in (the folder above models/)."""
+    model_path = Path(model_path)
+    if vocab_path is None:
+        vocab_path = model_path.resolve().parent.parent / DEFAULT_VOCAB
+    vocab_path = Path(vocab_path)
+    if not vocab_path.is_file():
+        raise CharlmError(f"{vocab_path}: vocabulary not found; pass vocab_path=")
+    vocab = load_vocab(vocab_path)
+    return Model(load_lm(model_path, vocab), vocab)
+
+
+def read_metrics(rev: str | None = None, root: str | Path = ".") -> "pandas.DataFrame":  # noqa: F821
+    """Every entry's metrics (metrics/eval/<entry>.json, one row each, indexed by entry, columns the flat keys)
+    in the workspace at `root`, or at a git revision or DVC experiment `rev` (read through DVC)."""
+    import pandas as pd
+
+    from charlm.revdiff import Side
+
+    side = Side(Path(root), rev)
+    names = side.listdir("metrics/eval")
+    if names is None:
+        raise CharlmError(f"metrics/eval: DVC cannot list it at {side.name}")
+    rows = {}
+    for name in names:
+        if name.endswith(".json"):
+            data = side.read(f"metrics/eval/{name}")
+            if data is not None:
+                rows[name[:-len(".json")]] = json.loads(data)
+    if not rows:
+        raise CharlmError(f"metrics/eval: no metrics at {side.name} (run `dvc repro`)")
+    return pd.DataFrame.from_dict(rows, orient="index").sort_index()
