@@ -69,7 +69,8 @@ def test_full_repro_writes_every_model_and_is_up_to_date(repo):
     else:
         assert set(anchor) == {"skipped"}, anchor
     report = (repo.root / "reports" / "report.md").read_text()
-    assert all(f"| `{name}` |" in report for name in [*names, *params["mix"]])
+    assert all(f"| `{name}` |" in report for name in [*names, *params["mix"], "cm"])
+    assert "## The context mixer" in report and "**Ablation on val**" in report
     assert "## Where the bits go" in report and "### The largest gains" in report
     assert "## Dynamic evaluation" in report and "## The compressor anchor" in report
     page = (repo.root / "reports" / "bits_passage.html").read_text()
@@ -77,7 +78,7 @@ def test_full_repro_writes_every_model_and_is_up_to_date(repo):
     assert not re.search(r"https?://|src=|<script", page)
     summary = json.loads((repo.root / "metrics" / "summary.json").read_text())
     assert sorted(m["rank"] for m in summary["models"].values()) == list(range(1, len(names) + 1))
-    assert set(summary["entries"]) == {*names, *(f"{m}.dynamic" for m in dynamic), *params["mix"],
+    assert set(summary["entries"]) == {*names, *(f"{m}.dynamic" for m in dynamic), *params["mix"], "cm",
                                        *(["zpaq"] if "test.bpc" in anchor else [])}
     assert repo.stale_stages() == set()
 
@@ -151,7 +152,7 @@ def test_editing_dynamic_evaluation_a_mixture_or_the_kernels_reruns_only_what_re
         repo.edit_params(**{"runtime.kernels": "native"})
         stale = repo.stale_stages()
         assert {s.split("@")[0] for s in stale} == {"train", "train_seed", "evaluate", "evaluate_seed", "ngram",
-                                                   "evaluate_ngram", "mix", "report"}
+                                                   "evaluate_ngram", "mix", "cm", "report"}
         assert {f"train@{m}" for m in original["models"]} | {f"ngram@{m}" for m in original["ngram"]} <= stale
     finally:
         repo.set_params(original)
@@ -163,10 +164,10 @@ def test_editing_one_model_reruns_and_changes_only_that_model(repo):
     repo.edit_params(**{"models.gru.hidden_size": 8})
     # evaluate@gru and evaluate_seed@gru-1 follow once their models change
     assert repo.stale_stages() == {"train@gru", "train_seed@gru-1", "report"}
-    # mix@<name> depends on all of data/scores (dvc.yaml cannot list a mixture's members), so it reruns once
-    # evaluate@gru rewrites data/scores/gru, and writes the same numbers (gru is in no mixture: below).
+    # mix@<name> and cm depend on all of data/scores (dvc.yaml cannot list their members), so they rerun once
+    # evaluate@gru rewrites data/scores/gru, and write the same numbers (gru is a member of neither: below).
     assert ran(repo.dvc("repro")) == {"train@gru", "evaluate@gru", "train_seed@gru-1", "evaluate_seed@gru-1",
-                                      *(f"mix@{m}" for m in repo.params["mix"]), "report", "headline"}
+                                      *(f"mix@{m}" for m in repo.params["mix"]), "cm", "report", "headline"}
 
     diff = json.loads(repo.dvc("metrics", "diff", "--json").stdout)
     changed = {path: set(keys) for path, keys in diff.get("diff", diff).items() if keys}

@@ -34,7 +34,7 @@ def test_quick_profile_runs_every_stage_on_the_ten_books(tmp_path):
     expected = {"fetch", "preprocess", "build_vocab", "encode", "report"}
     expected |= {f"train@{m}" for m in models} | {f"evaluate@{m}" for m in models}
     expected |= {f"ngram@{n}" for n in ngrams} | {f"evaluate_ngram@{n}" for n in ngrams}
-    expected |= {f"mix@{m}" for m in params["mix"]} | {"zpaq"}
+    expected |= {f"mix@{m}" for m in params["mix"]} | {"cm", "zpaq", "headline"}
     repeats = [f"{m}-{s}" for m in params["compare"]["models"] for s in params["compare"]["seeds"]]
     assert repeats   # the profile keeps a small seed matrix, so the report's seed table runs too
     expected |= {f"train_seed@{r}" for r in repeats} | {f"evaluate_seed@{r}" for r in repeats}
@@ -50,6 +50,7 @@ def test_quick_profile_runs_every_stage_on_the_ten_books(tmp_path):
     report = (repo.root / "reports" / "report.md").read_text()
     for name in models + ngrams + list(params["mix"]):
         assert f"| `{name}` |" in report, name
+    assert "| `cm` |" in report
     anchor = json.loads((repo.root / "metrics" / "anchor" / "zpaq.json").read_text())
     assert "skipped" in anchor or anchor["method"] == profile["zpaq.methods"][0], anchor
     data = json.loads((repo.root / "metrics" / "data.json").read_text())

@@ -41,14 +41,14 @@ def test_every_stage_is_locked(two_runs):
         params = repo.params
         expected |= {f"train@{m}" for m in params["models"]} | {f"evaluate@{m}" for m in params["models"]}
         expected |= {f"ngram@{n}" for n in params["ngram"]} | {f"evaluate_ngram@{n}" for n in params["ngram"]}
-        expected |= {f"mix@{m}" for m in params["mix"]} | {"zpaq"}
+        expected |= {f"mix@{m}" for m in params["mix"]} | {"cm", "zpaq", "headline"}
         repeats = [f"{m}-{s}" for m in params["compare"]["models"] for s in params["compare"]["seeds"]]
         assert repeats
         expected |= {f"train_seed@{r}" for r in repeats} | {f"evaluate_seed@{r}" for r in repeats}
         assert stages == expected
         outputs = set(lock_outputs(repo.root))
         assert {f"models/{m}.pt" for m in params["models"]} <= outputs
-        assert {f"data/mix/{m}" for m in params["mix"]} | {"metrics/anchor/zpaq.json"} <= outputs
+        assert {f"data/mix/{m}" for m in [*params["mix"], "cm"]} | {"metrics/anchor/zpaq.json"} <= outputs
 
 
 def test_two_clean_runs_lock_identical_outputs(two_runs):

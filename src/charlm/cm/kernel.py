@@ -15,8 +15,9 @@ For each tree node j on the path being predicted (every node, for a full distrib
                position in the word, previous two symbols, longest order seen): p_s = squash(w_s · x)
     final      a second mixer over stretch(p_s), weights chosen by j
     SSE        two adaptive maps from (j, p) to a refined p, chosen by the previous one and two symbols
-Then, with the symbol known, every slot on its path, the match model's trust, both mixer layers (one
-gradient step on the log loss each) and the SSE maps learn from each answer. All updates wait until the
+Then, with the symbol known, every slot on its path, the maps of slot states and of runs, the match model's
+trust, both mixer layers (one gradient step on the log loss each) and the SSE maps learn from each answer,
+and each context's run goes on or restarts. All updates wait until the
 character's whole path is scored, so the distribution over all V symbols is exact: P(c) is the product
 of node answers computed from one and the same state.
 """
@@ -42,7 +43,7 @@ RUN_LENGTHS = 16       # run lengths 1..15+ (0: none) index each context's run m
 V, NODES, N_ORDERS, N_WORDS, N_MEMBERS, N_INPUTS, COUNT_LIMIT, MATCH_MIN, SPACE, UNK, BUCKET, MATCH_BITS, \
     USE_ORDERS, USE_WORDS, USE_MATCH, USE_SSE, MEMBER_MASK, N_CFG = range(18)
 # float config (rates)
-LR_MIXER, LR_FINAL, LR_SSE, SSE_WEIGHT, W_INIT, N_RATES = range(6)
+LR_MIXER, LR_FINAL, LR_SSE, SSE_WEIGHT = range(4)
 
 
 @njit(cache=True)
@@ -100,7 +101,6 @@ def run(hist, begin, end, score_from, members, cfg, rates, path_node, path_bit, 
     orders = table_bits.shape[0] - cfg[N_WORDS]   # == cfg[N_ORDERS]
 
     slot = np.zeros(n_ctx, dtype=np.int64)            # each context's bucket, as a slot index of node 0
-    best = np.zeros(n_ctx + 1, dtype=np.int64)
     x = np.zeros((nodes, n_in))                       # inputs per node
     sel = np.zeros((nodes, SELECTORS), dtype=np.int64)
     p_sel = np.zeros((nodes, SELECTORS))

@@ -1,5 +1,5 @@
-"""`ContextMixer`: the state of the compiled loop (kernel.py) and the three things done with it: read text
-(learn only), score a split (each character predicted before it is learned from), and copy.
+"""`ContextMixer`: the state of the compiled loop (kernel.py) and what is done with it: read text (learn only),
+score a split (each character predicted before it is learned from), and keep or restore a snapshot.
 
 Memory is the context tables: per context, 2^table_bits buckets (fewer for low orders, which have fewer
 contexts) of one 16-bit slot per tree node (a 12-bit probability and a 4-bit visit count): 64 B a bucket
@@ -18,7 +18,7 @@ from charlm.cm.tree import Tree, huffman_tree
 
 MATCH_BITS = 22        # 4M entries of the match model's index (32 MB): train has ~4.8M positions
 _Q = (np.arange(4096) + 0.5) / 4096
-STRETCH = np.log(_Q / (1 - _Q))   # stretch of a 16-bit probability, by its top 12 bits
+STRETCH = np.log(_Q / (1 - _Q))   # stretch of a 12-bit probability (a slot's, or a map's rounded down to 12 bits)
 
 
 @dataclass(frozen=True)
@@ -86,8 +86,7 @@ class ContextMixer:
                                                  MATCH_BITS]
         cfg[K.N_CFG:] = orders
         self.cfg = cfg
-        self.rates = np.array([params.mixer_lr, params.final_lr, params.sse_lr, params.sse_weight,
-                               params.weight_init], dtype=np.float64)
+        self.rates = np.array([params.mixer_lr, params.final_lr, params.sse_lr, params.sse_weight], dtype=np.float64)
         self.use(components)
 
     def use(self, components: Components) -> None:
