@@ -22,3 +22,19 @@ def book_server():
 def tiny_repo(tmp_path, book_server):
     """A git+DVC copy of the project with the tiny profile, fetching from the loopback server."""
     return make_tiny_repo(tmp_path / "repo", f"{book_server.url}/{{id}}.txt", books=TINY_BOOKS)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """A tiny repo after one full `dvc repro`, committed, shared by every test that only *reads* a finished
+    run (charlm score, the notebook, export, the API's doctests): write elsewhere, never into it."""
+    server = serve_books(TINY_BOOKS)
+    try:
+        tiny = make_tiny_repo(tmp_path_factory.mktemp("tiny_run") / "repo", f"{server.url}/{{id}}.txt",
+                              books=TINY_BOOKS)
+        tiny.dvc("repro")
+        tiny.run("git", "add", "-A")
+        tiny.run("git", "commit", "-q", "-m", "first run")
+    finally:
+        server.stop()
+    return tiny

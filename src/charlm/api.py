@@ -1,11 +1,21 @@
 """The Python API: a trained model in a notebook, and every entry's metrics as a table.
 
-    import charlm
-    lm = charlm.load("models/champion.pt")        # or models/ngram-kn8.npz; the vocab is found beside the models
-    lm.score("it was a dark and stormy night")     # {'chars': 29, 'bpc': ..., 'ppl': ...}
-    lm.next_probs("the whal")                      # {'e': 0.93, ...}, most likely first
-    lm.generate("the whale", 40, seed=0)
-    charlm.read_metrics()                          # one row per entry: val/test bpc, CI, ...; rev="main" for a revision
+Run from the root of a project where `dvc repro` has run (the examples are doctests: CI runs them on a tiny
+profile's run, so they check shapes and invariants, not this workspace's numbers):
+
+    >>> import charlm
+    >>> lm = charlm.load("models/champion.pt")     # or models/ngram-kn8.npz; the vocab is found beside the models
+    >>> score = lm.score("it was a dark and stormy night")
+    >>> score["chars"], round(2 ** score["bpc"], 6) == round(score["ppl"], 6)
+    (29, True)
+    >>> probs = lm.next_probs("the whal")          # {'e': 0.97, ...}: the next character, likeliest first
+    >>> round(sum(probs.values()), 6), list(probs.values()) == sorted(probs.values(), reverse=True)
+    (1.0, True)
+    >>> lm.generate("the whale", 40, seed=0) == lm.generate("the whale", 40, seed=0)
+    True
+    >>> table = charlm.read_metrics()              # one row per entry; rev="main" reads a revision through DVC
+    >>> "champion" in table.index and bool(table.loc["champion", "test.bpc"] > 0)
+    True
 
 Text goes in as the models were trained on it: in the vocabulary (by default lowercase a-z and spaces).
 A character outside it is a CharlmError naming it, never a silent <unk>.
@@ -42,7 +52,14 @@ class Model:
         return np.array([index[t] for t in tokens], dtype=np.int64)
 
     def score(self, text: str) -> dict:
-        """{'chars', 'bpc', 'ppl'} of every character of `text` after its first, each given all before it."""
+        """{'chars', 'bpc', 'ppl'} of every character of `text` after its first, each given all before it.
+
+        >>> lm = load("models/champion.pt")
+        >>> sorted(lm.score("the whale"))
+        ['bpc', 'chars', 'ppl']
+        >>> lm.score("the whale")["chars"]
+        8
+        """
         x = self.ids(text)
         if len(x) < 2:
             raise CharlmError(f"text: needs at least 2 characters to score, got {len(x)}")
@@ -50,11 +67,26 @@ class Model:
         return {"chars": int(len(bits)), "bpc": float(bits.mean()), "ppl": float(2 ** bits.mean())}
 
     def log_probs(self, text: str) -> np.ndarray:
-        """(len-1, V) natural-log probabilities of every next token after each of text's tokens but the last."""
+        """(len-1, V) natural-log probabilities of every next token after each of text's tokens but the last.
+
+        >>> lm = load("models/champion.pt")
+        >>> logp = lm.log_probs("the whale")
+        >>> logp.shape == (8, len(lm.vocab)), bool(np.allclose(np.exp(logp).sum(axis=1), 1, atol=1e-5))
+        (True, True)
+        >>> x = lm.ids("the whale")                 # the true next tokens' rows are what score() adds up
+        >>> bits = -logp[np.arange(8), x[1:]].sum() / np.log(2) / 8
+        >>> bool(abs(bits - lm.score("the whale")["bpc"]) < 1e-5)
+        True
+        """
         return self.lm.log_probs(self.ids(text), 1)
 
     def next_probs(self, context: str) -> dict[str, float]:
-        """{token: probability} of the token after `context`, most likely first."""
+        """{token: probability} of the token after `context`, most likely first.
+
+        >>> probs = load("models/champion.pt").next_probs("the whal")
+        >>> next(iter(probs)) == max(probs, key=probs.get)
+        True
+        """
         x = self.ids(context + self.vocab.tokens[1])   # a stand-in next token: its row is what the context predicts
         probs = np.exp(self.lm.log_probs(x, 1)[-1].astype(np.float64))
         order = np.argsort(-probs, kind="stable")
@@ -62,7 +94,15 @@ class Model:
 
     def generate(self, prefix: str, length: int, *, greedy: bool = False, temperature: float = 1.0, top_k: int = 0,
                  seed: int = 0) -> str:
-        """`prefix` and `length` tokens after it; seeded sampling, or argmax with greedy."""
+        """`prefix` and `length` tokens after it; seeded sampling, or argmax with greedy.
+
+        >>> lm = load("models/champion.pt")
+        >>> text = lm.generate("the whale", 20, seed=1)
+        >>> text.startswith("the whale"), len(text)
+        (True, 29)
+        >>> lm.generate("the whale", 20, greedy=True) == lm.generate("the whale", 20, greedy=True)
+        True
+        """
         out = self.lm.generate(list(self.ids(prefix)), length, greedy=greedy, temperature=temperature, top_k=top_k,
                                seed=seed)
         return prefix + self.vocab.decode(out)
@@ -71,19 +111,29 @@ class Model:
 def load(model_path: str | Path, vocab_path: str | Path | None = None) -> Model:
     """The model at `model_path` (.pt or .npz) with its vocabulary: `vocab_path`, or data/processed/vocab.json of
     the project the model is in (the folder above models/)."""
-    model_path = Path(model_path)
-    if vocab_path is None:
-        vocab_path = model_path.resolve().parent.parent / DEFAULT_VOCAB
-    vocab_path = Path(vocab_path)
-    if not vocab_path.is_file():
-        raise CharlmError(f"{vocab_path}: vocabulary not found; pass vocab_path=")
-    vocab = load_vocab(vocab_path)
+    vocab = load_vocab(vocab_file(model_path, vocab_path, "vocab_path="))
     return Model(load_lm(model_path, vocab), vocab)
+
+
+def vocab_file(model_path: str | Path, vocab_path: str | Path | None, flag: str = "--vocab") -> Path:
+    """`vocab_path`, or data/processed/vocab.json of the project `model_path` is in; missing: CharlmError
+    telling to pass `flag`."""
+    path = Path(model_path).resolve().parent.parent / DEFAULT_VOCAB if vocab_path is None else Path(vocab_path)
+    if not path.is_file():
+        raise CharlmError(f"{path}: vocabulary not found; pass {flag}")
+    return path
 
 
 def read_metrics(rev: str | None = None, root: str | Path = ".") -> "pandas.DataFrame":  # noqa: F821
     """Every entry's metrics (metrics/eval/<entry>.json, one row each, indexed by entry, columns the flat keys)
-    in the workspace at `root`, or at a git revision or DVC experiment `rev` (read through DVC)."""
+    in the workspace at `root`, or at a git revision or DVC experiment `rev` (read through DVC).
+
+    >>> here = read_metrics()
+    >>> {"champion", "cm"} <= set(here.index), bool((here["test.bpc"] > 0).all())
+    (True, True)
+    >>> read_metrics(rev="HEAD").equals(here)      # this workspace is the commit's run
+    True
+    """
     import pandas as pd
 
     from charlm.revdiff import Side

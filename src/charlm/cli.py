@@ -2,11 +2,15 @@
 `charlm profile <name>`: the `-S` overrides of profiles/<name>.yaml, validated, for `dvc exp run`.
 `charlm books <folder>`: a folder of .txt files as `data.source` and `data.books` (docs/data.md).
 `charlm diff <rev>`: every entry's bpc here against a git revision or DVC experiment, paired 95% intervals.
+`charlm score`: bits per character of any text under one model, cleaned as the pipeline cleans (charlm.score).
+`charlm export`: a neural model as ONNX (and TorchScript), state as explicit inputs/outputs (charlm.export).
 
     charlm generate --model models/lstm.pt --vocab data/processed/vocab.json --prefix "it was a dark" --length 200
     charlm generate ... --temperature 0.8 --top-k 5 --seed 1      # seeded sampling (the default mode)
     charlm generate ... --greedy                                   # the notebook's argmax decoding
     charlm diff main --models lstm,champion.dynamic --per-book     # a real gain, or noise?
+    charlm score --model models/champion.pt letter.txt --per-char bits.tsv --html bits.html
+    charlm export --model models/champion.pt --onnx champion.onnx   # scored without torch: docs/api.md
 
 A prefix token outside the vocabulary is an error naming it (models are trained on cleaned text:
 lowercase a-z and spaces by default), never a silent <unk>. An empty prefix starts from a space.
@@ -14,12 +18,17 @@ lowercase a-z and spaces by default), never a silent <unk>. An empty prefix star
 from __future__ import annotations
 
 import argparse
+import math
+import os
+import sys
 from pathlib import Path
 from typing import Sequence
 
+from charlm.api import vocab_file
 from charlm.data.folder import books_yaml, folder_overrides
 from charlm.data.vocab import load_vocab
 from charlm.errors import CharlmError
+from charlm.io import atomic_write
 from charlm.lm import load_lm
 from charlm.params import load_params
 from charlm.profiles import override_args, profile_args, shell_words
@@ -51,6 +60,35 @@ def generate(model: str | Path, vocab: str | Path, prefix: str, length: int, *, 
     return sep.join(part for part in (prefix, vocab.decode(ids)) if part)
 
 
+def score(args: argparse.Namespace) -> str:
+    """`charlm score`: the summary it prints, after writing --per-char and --html when asked."""
+    from charlm.report.passage import text_html
+    from charlm.score import char_bits, clean_text, per_char_tsv, read_text, score_text, summary
+
+    params = load_params(args.params)
+    where = "standard input" if args.text == "-" else args.text
+    cleaned = clean_text(read_text(args.text), params.preprocess, where)
+    vocab = load_vocab(vocab_file(args.model, args.vocab))
+    lm = load_lm(args.model, vocab)
+    scored = score_text(lm, vocab, cleaned.text, params.evaluate, streams=args.streams, dynamic=args.dynamic)
+    if args.per_char:
+        atomic_write(args.per_char, per_char_tsv(scored, vocab))
+    if args.html:
+        atomic_write(args.html, text_html(scored.text, char_bits(scored, vocab), scored.model, scored.bpc,
+                                          math.log2(len(vocab)), where))
+    return summary(scored, cleaned, args.params, args.dynamic)
+
+
+def export(args: argparse.Namespace) -> str:
+    """`charlm export`: one line per file written."""
+    from charlm.export import export_model, neural_model   # torch and onnx load only for this command
+
+    if not (args.onnx or args.torchscript):
+        raise CharlmError("export: pass --onnx FILE, --torchscript FILE or both")
+    vocab = load_vocab(vocab_file(neural_model(args.model), args.vocab))
+    return "\n".join(f"wrote {path}" for path in export_model(args.model, vocab, args.onnx, args.torchscript))
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="charlm", description="Character-level language models.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -64,6 +102,24 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--temperature", type=float, default=None, help="sampling temperature (default 1.0)")
     gen.add_argument("--top-k", type=int, default=None, help="sample among the k likeliest (default 0 = all)")
     gen.add_argument("--seed", type=int, default=0)
+    sc = commands.add_parser("score", help="bits per character of a text under one trained model",
+                             description=score.__doc__)
+    sc.add_argument("text", help="a UTF-8 text file, or - for standard input")
+    sc.add_argument("--model", required=True, help="models/<name>.pt or models/ngram-<name>.npz")
+    sc.add_argument("--vocab", help="default: data/processed/vocab.json of the model's project")
+    sc.add_argument("--params", default="params.yaml", help="where preprocess (the cleaning) and evaluate come from")
+    sc.add_argument("--dynamic", action="store_true", help="adapt while scoring, with evaluate.dynamic (neural)")
+    sc.add_argument("--streams", type=int, default=1,
+                    help="read the text as N streams, as evaluate does with evaluate.batch_size (default 1: "
+                         "every character sees all text before it)")
+    sc.add_argument("--per-char", help="write a TSV of position, token and bits")
+    sc.add_argument("--html", help="write the text coloured by bits, as reports/bits_passage.html")
+    exp = commands.add_parser("export", help="write a neural model as ONNX (and TorchScript), its state explicit",
+                              description="charlm export --model models/champion.pt --onnx champion.onnx")
+    exp.add_argument("--model", required=True, help="models/<name>.pt (an n-gram model is already ARPA)")
+    exp.add_argument("--vocab", help="default: data/processed/vocab.json of the model's project")
+    exp.add_argument("--onnx", help="the ONNX file to write (docs/api.md scores it with onnxruntime)")
+    exp.add_argument("--torchscript", help="the TorchScript file to write (the same traced graph)")
     prof = commands.add_parser("profile", help="print a params profile as `dvc exp run -S` arguments",
                                description="charlm profile gpu | xargs -r dvc exp run -n gpu")
     prof.add_argument("name", help="a file profiles/<name>.yaml")
@@ -93,6 +149,14 @@ def _main(argv: Sequence[str] | None) -> None:
         overrides = folder_overrides(args.folder, args.params)
         print(books_yaml(overrides) if args.yaml else shell_words(override_args(overrides)))
         return
+    if args.command == "score":
+        if args.dynamic and args.streams != 1:
+            raise CharlmError("--dynamic: reads the text as one stream; it takes no --streams")
+        print(score(args))
+        return
+    if args.command == "export":
+        print(export(args))
+        return
     if args.command == "diff":
         models = [m.strip() for m in args.models.split(",")] if args.models else None
         print(diff_report(args.rev, Path.cwd(), args.split, load_params(args.params).evaluate, models, args.per_book))
@@ -106,7 +170,13 @@ def _main(argv: Sequence[str] | None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point: a CharlmError prints `error: …` and exits 1."""
-    run_stage(_main, argv)
+    try:
+        run_stage(_main, argv)
+    except BrokenPipeError:
+        # `charlm score ... | head -1`: the reader has gone. Point stdout at /dev/null so that Python's own
+        # flush at exit does not fail again (the recipe of Python's signal docs), and exit as `head` expects.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)
 
 
 if __name__ == "__main__":

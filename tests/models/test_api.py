@@ -67,3 +67,17 @@ def test_read_metrics_is_one_row_per_entry(tmp_path):
     assert list(df.index) == ["cm", "gru"] and df.loc["gru", "test.bpc"] == 2.3
     with pytest.raises(CharlmError, match="no metrics"):
         charlm.read_metrics(root=tmp_path / "nothing")
+
+
+@pytest.mark.e2e
+def test_the_docstring_examples_run_on_a_finished_run(tiny_run, monkeypatch, capsys):
+    """docs/api.md's promise: the examples in charlm.api's docstrings are doctests, run where `dvc repro` ran."""
+    import doctest
+
+    import charlm.api
+
+    monkeypatch.chdir(tiny_run.root)
+    result = doctest.testmod(charlm.api, optionflags=doctest.ELLIPSIS)
+    report = capsys.readouterr().out   # doctest prints each failing example with what it got
+    assert result.failed == 0, report
+    assert result.attempted >= 20   # every public function's examples were found and run

@@ -78,6 +78,30 @@ def passage_html(analysis: BitsAnalysis) -> str:
     return "\n".join(parts + ["</body>", "</html>"]) + "\n"
 
 
+def text_html(text: str, bits: np.ndarray, model: str, bpc: float, max_bits: float, source: str) -> str:
+    """The page `charlm score --html` writes: any text shaded by one model's bits per character, as the
+    report's passages are (same colours, scale and tooltips), without the second model's band."""
+    steps = np.append(np.arange(0, max_bits), max_bits)
+    labels = [f"{s:g}" for s in steps[:-1]] + [f"≥ {steps[-1]:.2f}"]
+    colors = bits_colors(bits, max_bits)
+    spans = "".join(
+        f'<span style="background:{_hex(bg)}{";color:#fff" if white else ""}" '
+        f'title="{"not scored" if not np.isfinite(b) else f"{b:.2f} bits"}">{html.escape(ch)}</span>'
+        for ch, b, bg, white in zip(text, bits, colors, dark(colors)))
+    parts = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+             "<title>Where the bits go</title>", f"<style>\n{STYLE}\n{PLAIN}\n</style>", "</head>",
+             "<body>", "<h1>Where the bits go</h1>",
+             f"<p>{html.escape(source)}, cleaned, scored by <code>{html.escape(model)}</code>: "
+             f"{bpc:.4f} bits per character. Hover over a character for "
+             "its bits.</p>",
+             f"<p>Background: bits <code>{html.escape(model)}</code> paid for the character, from 0 (pale) to "
+             f"log2(vocabulary) = {max_bits:.2f} bits or more (dark red: worse than a uniform guess); grey: not "
+             "scored.</p>",
+             '<p class="scale">' + _scale(bits_colors(steps, max_bits), labels) + " bits</p>",
+             f'<p class="passage plain">{spans}</p>', "</body>", "</html>"]
+    return "\n".join(parts) + "\n"
+
+
 def skipped_html(reason: str) -> str:
     """The page when the section is skipped: the same one-line reason as the report."""
     return "\n".join(["<!DOCTYPE html>", '<html lang="en">', '<head><meta charset="utf-8">',
@@ -118,3 +142,4 @@ STYLE = """body { font-family: sans-serif; max-width: 62em; margin: 2em auto; pa
 .passage { font-family: monospace; font-size: 17px; line-height: 2.3; white-space: pre-wrap; }
 .passage span { border-bottom: 6px solid; padding: 2px 0; }
 .scale span { display: inline-block; min-width: 3.2em; text-align: center; font-size: 13px; padding: 2px 0; }"""
+PLAIN = ".passage.plain span { border-bottom: none; }   /* one model: no band under the characters */"
