@@ -28,8 +28,8 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     params = stage_params(args.params)
     # Only now numpy: it fixes its CPU kernels when imported (charlm.kernels).
-    from charlm.report.compare import ScorePaths
-    from charlm.report.run import ReportPaths, build_report
+    from charlm.report.load import ReportPaths, ScorePaths
+    from charlm.report.run import build_report
 
     paths = ReportPaths(args.eval, args.train, args.live, args.samples, args.data,
                         ScorePaths(args.scores, args.mix), args.processed, args.interim, args.anchor,

@@ -62,7 +62,7 @@ def generate(model: str | Path, vocab: str | Path, prefix: str, length: int, *, 
 
 def score(args: argparse.Namespace) -> str:
     """`charlm score`: the summary it prints, after writing --per-char and --html when asked."""
-    from charlm.report.passage import text_html
+    from charlm.report.render.html import text_html
     from charlm.score import char_bits, clean_text, per_char_tsv, read_text, score_text, summary
 
     params = load_params(args.params)

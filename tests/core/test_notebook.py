@@ -1,6 +1,8 @@
 """notebooks/tour.ipynb: committed without outputs, and every cell runs on a finished run of the tiny profile."""
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from helpers import REPO, require_module
@@ -13,9 +15,16 @@ def execute(nb, monkeypatch, root) -> None:
     from nbclient import NotebookClient
 
     monkeypatch.setenv("CHARLM_ROOT", str(root))   # the kernel inherits the environment
-    # ipykernel draws inline (PNG outputs, no display) unless MPLBACKEND says otherwise
-    monkeypatch.delenv("MPLBACKEND", raising=False)
+    # The inline backend draws with Agg into PNG outputs, with no display, as Jupyter does; plain Agg would
+    # leave no image to check, and a GUI backend set in the environment would need a display.
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    # "python3" is ipykernel's own spec, installed in this venv; jupyter_client starts it with sys.executable
     NotebookClient(nb, timeout=300, kernel_name="python3").execute()
+
+
+def files(root) -> dict:
+    """{path: modification time (ns)} of every file under `root`."""
+    return {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
 
 
 def test_the_notebook_is_committed_without_outputs():
@@ -28,21 +37,28 @@ def test_the_notebook_is_committed_without_outputs():
     assert code and all(c.outputs == [] and c.execution_count is None for c in code)
 
 
-def test_a_cell_that_raises_fails_the_run(tmp_path, monkeypatch):
+def test_a_cell_that_raises_fails_the_run_in_this_pythons_kernel(tmp_path, monkeypatch):
     nbformat = require_module("nbformat")
     nbclient = require_module("nbclient")
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("raise ValueError('cell 1 failed')")])
-    with pytest.raises(nbclient.exceptions.CellExecutionError, match="cell 1 failed"):
+    new_cell = nbformat.v4.new_code_cell
+    nb = nbformat.v4.new_notebook(cells=[new_cell("import sys; print(sys.executable)"),
+                                         new_cell("raise ValueError('cell 2 failed')"), new_cell("print('ran')")])
+    with pytest.raises(nbclient.exceptions.CellExecutionError, match="cell 2 failed"):
         execute(nb, monkeypatch, tmp_path)
+    assert nb.cells[0].outputs[0].text.strip() == sys.executable   # the kernel is this venv's python
+    assert nb.cells[2].outputs == []                               # nothing runs after the failure
 
 
 @pytest.mark.e2e
 def test_every_cell_runs_on_a_finished_tiny_run(tiny_run, monkeypatch):
     nbformat = require_module("nbformat")
     nb = nbformat.read(NOTEBOOK, as_version=4)
+    before = files(tiny_run.root)
     execute(nb, monkeypatch, tiny_run.root)
+    assert files(tiny_run.root) == before                          # it writes nothing
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     assert any("image/png" in o.get("data", {}) for o in outputs)   # the surprisal chart was drawn
     text = "".join(o.get("text", "") for o in outputs)
-    assert "bits per character; the API agrees" in text and "sum over all" in text
+    assert "kn4 (order 4)" in text                                 # the tiny profile's Kneser-Ney entry, found
+    assert "champion" in nb.cells[-1].outputs[0].data["text/plain"]   # the comparison table

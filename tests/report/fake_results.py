@@ -13,8 +13,8 @@ from charlm.evaluate.anchor import Candidate, anchor_metrics
 from charlm.io import read_json, write_json
 from charlm.cm.run import cm_model
 from charlm.mix.run import mix_model
-from charlm.report.compare import ScorePaths, seed_scores_name
-from charlm.report.run import ReportPaths, build_report
+from charlm.report.load import ReportPaths, ScorePaths, seed_scores_name
+from charlm.report.run import build_report
 from charlm.params import parse_params
 from fake_lm import BigramLM, write_eval_inputs
 from helpers import TINY_PARAMS

@@ -8,10 +8,11 @@ import re
 import numpy as np
 import pytest
 
-import charlm.report.bits
-from charlm.report.bits import (MAX_POSITION, analyse, bits_per_char, by_character, by_word_position, passage_span,
-                                word_gains, word_positions)
-from charlm.report.passage import bits_colors, passage_html, skipped_html
+import charlm.report.compare.bits
+from charlm.report.colors import bits_colors
+from charlm.report.compare.bits import (MAX_POSITION, analyse, bits_per_char, by_character, by_word_position,
+                                        passage_span, word_gains, word_positions)
+from charlm.report.render.html import passage_html, skipped_html
 
 
 def nats(bits: list[float]) -> np.ndarray:
@@ -158,7 +159,7 @@ OFF_BY_ONE = {
 def test_the_check_catches_bits_off_by_one(scored_text, shift, monkeypatch):
     # The nll lined up one character off the text: every scored character shown must be found wrong (the first
     # book's unscored character 0 may look right: the shift to the previous character leaves it NaN too).
-    monkeypatch.setattr(charlm.report.bits, "bits_per_char", OFF_BY_ONE[shift])
+    monkeypatch.setattr(charlm.report.compare.bits, "bits_per_char", OFF_BY_ONE[shift])
     wrong, shown = passage_misreadings(*scored_text)
     assert len(wrong) >= shown - 1
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import yaml
 
-from charlm.report.collect import CURVE_FILES
+from charlm.report.load import CURVE_FILES
 from charlm.train.report import LIVE_METRICS
 from helpers import REPO, TINY_PARAMS
 

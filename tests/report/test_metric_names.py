@@ -20,8 +20,9 @@ from charlm.io import read_json
 from charlm.mix.run import mix_model
 from charlm.ngram.run import train_ngram
 from charlm.params import load_params
-from charlm.report.entries import summary
-from charlm.report.run import collect
+from charlm.report.compare import compare
+from charlm.report.load import load
+from charlm.report.render.summary import summary
 from charlm.train.distributed import Dist
 from charlm.train.run import runtime_log, train_metrics
 from fake_results import fake_params, report_paths, write_fake_results
@@ -99,7 +100,7 @@ def written(tmp_path_factory) -> dict[str, list[dict]]:
     root = tmp_path_factory.mktemp("names")
     params = fake_params()
     dirs = write_fake_results(root, params)
-    collected = collect(params, report_paths(dirs))
+    collected = compare(params, load(params, report_paths(dirs)))
     positions = [fake_position(("forward",)), fake_position(("forward", "backward"))]
     tiny = load_params(TINY_PARAMS)
     ids = np.random.default_rng(0).integers(0, 6, 3000)

@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
-from charlm.report.bits_charts import BITS_FILES
-from charlm.report.charts import CHART_FILES
+from charlm.report.draw.bits import BITS_FILES
+from charlm.report.draw.charts import CHART_FILES
 from helpers import MAX_COLUMNS, TINY_BOOKS, make_tiny_repo, metric_columns, serve_books
 
 pytestmark = pytest.mark.e2e

@@ -17,12 +17,13 @@ from charlm.errors import CharlmError
 from charlm.evaluate.paired import paired_bootstrap
 from charlm.evaluate.splits import EvalSplit, load_eval_split
 from charlm.params import load_params
-from charlm.report.compare import Comparisons, SeedStats, seed_entry, seed_ranking
-from charlm.report.run import collect
 from charlm.io import read_json, write_json
-from charlm.report import sections
-from charlm.report.charts import efficiency
-from charlm.report.collect import collect_mixes, collect_results, read_anchor
+from charlm.report.compare import compare
+from charlm.report.compare.comparisons import Comparisons
+from charlm.report.compare.seeds import SeedStats, seed_ranking
+from charlm.report.draw.charts import efficiency
+from charlm.report.load import collect_mixes, collect_results, load, read_anchor, seed_entry
+from charlm.report.render import mixtures, rankings
 from fake_results import build, build_fake_report, report_paths, table_rows
 from helpers import TINY_PARAMS
 
@@ -103,8 +104,8 @@ def test_the_comparison_states_its_shared_budget_and_the_champion_its_own(built)
 def test_the_shared_budget_is_scaled_by_budget_scale(built):
     params, dirs, _, _ = built
     half = params.model_copy(update={"train": params.train.model_copy(update={"budget_scale": 0.5})})
-    c = collect(half, report_paths(dirs))
-    text = sections.comparison(c.results, c.seeds, half, c.comparisons)
+    c = compare(half, load(half, report_paths(dirs)))
+    text = rankings.comparison(c.kinds["comparison"], c.seed_ranking, half)
     assert "**3,000 tokens** (`train.max_tokens` = 6,000 × `train.budget_scale` 0.5)" in text
     assert "Not equal: `gru` (2,160), `tf` (2,500)" in text
 
@@ -247,7 +248,7 @@ def test_a_skipped_anchor_is_a_note_not_an_entry(built, tmp_path):
 def test_a_missing_anchor_file_is_skipped_with_a_note(tmp_path):
     anchor = read_anchor(tmp_path / "metrics" / "anchor" / "zpaq.json")
     assert anchor.metrics is None
-    note = sections.anchor_section(anchor, None, None).split("\n")[-1]
+    note = mixtures.anchor_section(anchor, []).split("\n")[-1]
     assert re.fullmatch(r"Skipped: not measured: `.*/metrics/anchor/zpaq\.json` is missing \(a run from before "
                         r"the zpaq stage\); `dvc repro zpaq` measures it\.", note)
 

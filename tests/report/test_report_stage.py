@@ -2,6 +2,7 @@
 nothing depends on wall time, so reruns are byte-identical."""
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import re
@@ -11,12 +12,12 @@ import pytest
 
 from charlm.errors import CharlmError
 from charlm.io import read_json
-from charlm.report.bits_charts import BITS_FILES
-from charlm.report.charts import CHART_FILES
-from charlm.report.collect import collect_results
-from charlm.report.run import bits_analysis
+from charlm.report.compare.bits import bits_analysis
+from charlm.report.draw.bits import BITS_FILES
+from charlm.report.draw.charts import CHART_FILES
+from charlm.report.load import ScorePaths, collect_results, load
 from charlm.stage import run_stage
-from fake_results import build, build_fake_report, table_rows
+from fake_results import build, build_fake_report, report_paths, table_rows
 from helpers import REPO
 
 
@@ -203,10 +204,10 @@ def test_report_shows_where_the_bits_go_for_the_best_of_each_kind(built):
 
 def test_the_models_compared_are_chosen_on_validation_not_test(built, tmp_path):
     params, dirs, _, _ = built
-    results = collect_results(params, dirs["eval"], dirs["train"], dirs["live"], dirs["samples"])
-    worst_on_test = max((r for r in results if r.kind == "neural"), key=lambda r: r.eval["test.bpc"])
+    inputs = load(params, report_paths(dirs))
+    worst_on_test = max((r for r in inputs.results if r.kind == "neural"), key=lambda r: r.eval["test.bpc"])
     worst_on_test.eval["val.bpc"] = 0.0   # now best on validation, still worst on test
-    bits = bits_analysis(params, results, dirs["scores"], dirs["interim"])
+    bits = bits_analysis(params, inputs)
     assert bits.neural == worst_on_test.name
 
 
@@ -229,4 +230,4 @@ def test_missing_scores_name_the_file_and_the_stage(built, tmp_path):
     (tmp_path / "scores" / best.name / "test.npy").unlink()
     with pytest.raises(CharlmError, match=rf"{best.name}/test\.npy: not found \(run `dvc repro "
                                           rf"evaluate_ngram@{best.name}`\)$"):
-        bits_analysis(params, results, tmp_path / "scores", dirs["interim"])
+        load(params, dataclasses.replace(report_paths(dirs), scores=ScorePaths(tmp_path / "scores", dirs["mix"])))

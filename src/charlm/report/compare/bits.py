@@ -1,5 +1,6 @@
-"""Where the bits go: two models' per-character bits lined up with the test text, grouped by position in the
-word and by character, the words one model gains most on, and the passages the report shows.
+"""Where the bits go: the best neural model's and the best n-gram's per-character bits (both chosen on
+validation) lined up with the test text, grouped by position in the word and by character, the words one
+model gains most on, and the passages the report shows.
 
     text       i t ␣ w a s ␣ a ␣ d ...    N characters (one token each: a char vocabulary)
     nll          . . . . . . . . . ...    (N-1,) nats of characters 1..N-1 (data/scores; the first has no context)
@@ -16,6 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from charlm.params import Params
+from charlm.report.load import Inputs
 
 MAX_POSITION = 10   # positions 10 and on are one group: few words are that long
 PASSAGE_CHARS = 400
@@ -146,3 +150,20 @@ def analyse(text: str, neural_name: str, neural_nll: np.ndarray, ngram_name: str
     return BitsAnalysis(neural_name, ngram_name, shade, math.log2(vocab_size), by_word_position(text, neural, ngram),
                         by_character(text, neural, ngram), word_gains(text, neural, ngram, starts, titles),
                         passages(text, neural, ngram, books), float(np.mean(neural[scored] < ngram[scored])))
+
+
+def bits_analysis(params: Params, inputs: Inputs) -> BitsAnalysis | str:
+    """"Where the bits go" for the best neural and the best n-gram model on validation (never on test), or the
+    one-line reason it is skipped."""
+    if params.vocab.token != "char":
+        return (f"Skipped: it compares models character by character, which needs one token per character, "
+                f"and this run's `vocab.token` is `{params.vocab.token}`.")
+    best = {kind: min((r for r in inputs.results if r.kind == kind), key=lambda r: r.eval["val.bpc"], default=None)
+            for kind in ("neural", "n-gram")}
+    if None in best.values():
+        return "Skipped: it compares the best neural model with the best n-gram, and params define only one kind."
+    neural, ngram = best["neural"], best["n-gram"]
+    shade = "neural" if neural.eval["val.bpc"] <= ngram.eval["val.bpc"] else "ngram"
+    # One token per character: the test nll of tokens 1..N-1 is that of characters 1..N-1.
+    return analyse(inputs.text, neural.name, inputs.nll[neural.name], ngram.name, inputs.nll[ngram.name],
+                   inputs.books, shade, int(neural.eval["vocab_size"]))

@@ -5,12 +5,13 @@ import re
 
 import pandas as pd
 
-from charlm.report.bits import PASSAGE_CHARS, BitsAnalysis
-from charlm.report.passage import legend_text
-from charlm.report.table import markdown_table
+from charlm.report.colors import legend_text
+from charlm.report.compare.bits import PASSAGE_CHARS, BitsAnalysis
+from charlm.report.render.cells import markdown_table
 
 
 def where_the_bits_go(bits: BitsAnalysis | str, links: dict[str, str]) -> str:
+    """The section, or the one-line reason it is skipped; `links` as render_report's."""
     heading = "## Where the bits go"
     if isinstance(bits, str):
         return f"{heading}\n\n{bits}"

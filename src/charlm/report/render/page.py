@@ -1,5 +1,5 @@
-"""reports/report.md: the intro, the ranking sections (sections.py), training budgets, charts, where the bits
-go, the bidirectional caveat, samples and settings."""
+"""reports/report.md: the intro, the ranking sections (rankings.py, mixtures.py), training budgets, charts,
+where the bits go (bits.py), the bidirectional caveat, the method, samples and settings."""
 from __future__ import annotations
 
 import json
@@ -10,31 +10,30 @@ import pandas as pd
 import yaml
 
 from charlm.params import EvaluateParams, Params
-from charlm.report import sections
-from charlm.report.bits import BitsAnalysis
-from charlm.report.bits_markdown import where_the_bits_go
-from charlm.report.collect import Collected, ModelResult
-from charlm.report.table import format_flops, markdown_table
+from charlm.report.compare import Collected
+from charlm.report.render import mixtures, rankings
+from charlm.report.render.bits import where_the_bits_go
+from charlm.report.render.cells import entry_name, format_flops, markdown_table
+from charlm.report.results import ModelResult
 
 
-def render_report(c: Collected, params: Params, charts: dict[str, str], bits: BitsAnalysis | str,
-                  bits_links: dict[str, str]) -> str:
-    """The whole report page from what was collected and compared (`c`). `charts` maps chart file names to
-    links relative to the report; `bits` is the "Where the bits go" analysis (or why it is skipped) and
-    `bits_links` its charts' links and its HTML page's ("page")."""
-    parts = [_intro(c), _pins(c.titles, c.unpinned), sections.best_entries(c.entries),
-             sections.not_ranked(c.entries), sections.comparison(c.results, c.seeds, params, c.comparisons),
-             sections.champion(c.results, params, c.comparisons), sections.dynamic(c.results, params, c.comparisons),
-             sections.mixtures(c.mixes, c.entries, c.comparisons), sections.context_mixer(c.cm, c.entries, c.comparisons),
-             sections.ngrams(c.results, c.comparisons),
-             sections.anchor_section(c.anchor, c.entries, c.comparisons), _budgets(c.results, c.static), _charts(charts),
-             where_the_bits_go(bits, bits_links), _bidirectional(c.results), _method(params.evaluate),
-             _samples(c.results), _settings(c.results, params)]
+def render_report(c: Collected, params: Params, links: dict[str, str]) -> str:
+    """The whole report page from what was loaded and compared (`c`). `links` maps each chart's file name to its
+    link relative to the report, and "page" to the coloured passages' HTML page."""
+    i = c.inputs
+    parts = [_intro(c), _pins(i.titles, i.unpinned), rankings.best_entries(c.entries),
+             rankings.not_ranked(c.entries), rankings.comparison(c.kinds["comparison"], c.seed_ranking, params),
+             rankings.champion(c.kinds["champion"], params), rankings.dynamic(i.results, c.gaps.dynamic, params),
+             mixtures.mixtures(i.mixes, c.entries, c.gaps.mix_vs_member),
+             mixtures.context_mixer(i.cm, c.entries, c.gaps), rankings.ngrams(c.kinds["n-gram"]),
+             mixtures.anchor_section(i.anchor, c.gaps.vs_zpaq), _budgets(i.results, c.static),
+             _charts(links), where_the_bits_go(c.bits, links), _bidirectional(i.results), _method(params.evaluate),
+             _samples(i.results), _settings(i.results, params)]
     return "\n\n".join(p for p in parts if p).rstrip() + "\n"
 
 
 def _intro(c: Collected) -> str:
-    results, entries, book_titles = c.results, c.entries, c.titles
+    results, entries, book_titles = c.inputs.results, c.entries, c.inputs.titles
     vocab_size = int(results[0].eval["vocab_size"])
     lines = ["# Which model predicts these novels best?", "",
              "Every model reads the held-out text of the novels one character at a time and pays "
@@ -50,17 +49,15 @@ def _intro(c: Collected) -> str:
     best = ranked.iloc[0]
     interval = "no interval" if pd.isna(best.ci_low) else f"95% CI {best.ci_low:.4f}–{best.ci_high:.4f}"
     role = f", {best.kind}" if best.kind in ("comparison", "champion") else ""
-    lines.append(f"**Best: {sections.entry_name(best)}** ({best.what}{role}) at **{best.test_bpc:.4f}** "
+    lines.append(f"**Best: {entry_name(best)}** ({best.what}{role}) at **{best.test_bpc:.4f}** "
                  f"test bpc ({interval}), over {len(book_titles)} book(s).")
     single = ranked[ranked["kind"].isin(["comparison", "champion", "n-gram"])]
     if len(single) and single.index[0] != ranked.index[0]:
         top = single.iloc[0]
         lines.append(f"The best single model, scored statically, is `{top.model}` ({top.kind}) at "
                      f"{top.test_bpc:.4f}.")
-    neural, ngram = (single[single["kind"].isin(kinds)] for kinds in (["comparison", "champion"], ["n-gram"]))
-    if len(neural) and len(ngram):
-        n, g = neural.iloc[0], ngram.iloc[0]
-        d = c.comparisons.paired(g.model, n.model)      # > 0: the neural model is better
+    if c.gaps.neural_vs_ngram is not None:
+        n, g, d = c.gaps.neural_vs_ngram                # d > 0: the neural model is better
         low, high = (d.low, d.high) if d.diff > 0 else (-d.high, -d.low)
         verdict = "" if d.significant else " That gap is not established on this test set."
         lines.append(f"The best neural model (`{n.model}`, {n.test_bpc:.4f}) is {abs(d.diff):.4f} bpc "
@@ -75,7 +72,7 @@ def _intro(c: Collected) -> str:
 def _easiest_and_hardest(entry, book_titles: dict) -> str:
     per_book = {b: entry.book_bpc[str(b)] for b in book_titles if str(b) in entry.book_bpc}
     easy, hard = min(per_book, key=per_book.get), max(per_book, key=per_book.get)
-    return (f"For {sections.entry_name(entry)} the easiest book is *{book_titles[easy]}* ({per_book[easy]:.3f} "
+    return (f"For {entry_name(entry)} the easiest book is *{book_titles[easy]}* ({per_book[easy]:.3f} "
             f"bpc) and the hardest *{book_titles[hard]}* ({per_book[hard]:.3f}).")
 
 
@@ -125,7 +122,8 @@ def _budgets(results: list[ModelResult], static: pd.DataFrame) -> str:
         "produced these models, on the machine that ran it."])
 
 
-def _charts(charts: dict[str, str]) -> str:
+def _charts(links: dict[str, str]) -> str:
+    """The comparison charts (draw.charts.CHART_FILES, in that order) with their captions."""
     captions = {
         "val_bpc_by_epoch.png": "Validation bpc during training, per epoch. The dashed line is the best n-gram, "
                                 "which needs no training curve.",
@@ -140,8 +138,8 @@ def _charts(charts: dict[str, str]) -> str:
                           "the best n-gram's validation bpc, the dotted one zpaq's (when it was measured).",
     }
     lines = ["## Charts"]
-    for name, link in charts.items():
-        lines += ["", f"![{name}]({link})", "", f"*{captions[name]}*"]
+    for name, caption in captions.items():
+        lines += ["", f"![{name}]({links[name]})", "", f"*{caption}*"]
     return "\n".join(lines)
 
 

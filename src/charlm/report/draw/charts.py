@@ -1,51 +1,33 @@
-"""The report's PNG charts: learning curves, test bpc with CIs, per-book heatmap, curves against compute.
-
-Every chart is drawn with matplotlib's default style on the Agg backend and saved without a timestamp
-or version stamp at a fixed dpi, so the same inputs give byte-identical files.
-"""
+"""The report's comparison charts: learning curves, test bpc with CIs, per-book heatmap, curves against compute."""
 from __future__ import annotations
 
 import textwrap
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")  # no display; must precede pyplot
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+from charlm.report.compare import Collected
+from charlm.report.draw.png import KIND_COLORS, save_png
+from charlm.report.results import Anchor, ModelResult
 
-from charlm.io import atomic_path  # noqa: E402
-from charlm.report.collect import Anchor, ModelResult  # noqa: E402
-
-DPI = 110
-# One colour per kind of entry (charlm.report.entries); "neural" for the bits charts' best neural model.
-KIND_COLORS = {"neural": "tab:blue", "comparison": "tab:blue", "champion": "tab:purple", "dynamic": "tab:red",
-               "mixture": "tab:green", "context mixer": "tab:brown", "n-gram": "tab:orange", "compressor": "tab:gray"}
 CURVE_Y = "validation bits per character (forward)"
 TEST_AXIS = "test bits per character (lower is better)"
 # No chart has a time axis: wall time varies run to run, and every chart is a DVC output that must not.
 CHART_FILES = ("val_bpc_by_epoch.png", "test_bpc.png", "test_bpc_by_book.png", "efficiency.png")
 
 
-def save_png(fig: plt.Figure, path: Path) -> None:
-    """Write `fig` to `path` atomically with no metadata that changes between runs, then close it."""
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None}, bbox_inches="tight")
-    plt.close(fig)
-
-
-def draw_all(results: list[ModelResult], entries: pd.DataFrame, anchor: Anchor, book_titles: dict, out_dir: Path
-             ) -> list[Path]:
-    """Draw every chart into `out_dir` (`entries`: charlm.report.entries.entry_table, of which only the ranked
-    rows are drawn); returns the paths, in CHART_FILES order."""
+def draw_charts(c: Collected, out_dir: Path) -> list[Path]:
+    """Draw every chart into `out_dir` (of `c.entries`, only the ranked rows); returns the paths, in CHART_FILES
+    order."""
     paths = [out_dir / name for name in CHART_FILES]
-    ranked = entries[entries["ranked"]]
+    ranked = c.entries[c.entries["ranked"]]
     with plt.style.context("default"):   # ignore any matplotlibrc on the machine
-        save_png(learning_curves(results), paths[0])
+        save_png(learning_curves(c.inputs.results), paths[0])
         save_png(test_bpc_bars(ranked), paths[1])
-        save_png(book_heatmap(ranked[ranked["book_bpc"].map(len) > 0], book_titles), paths[2])
-        save_png(efficiency(results, anchor), paths[3])
+        save_png(book_heatmap(ranked[ranked["book_bpc"].map(len) > 0], c.inputs.titles), paths[2])
+        save_png(efficiency(c.inputs.results, c.inputs.anchor), paths[3])
     return paths
 
 
@@ -152,7 +134,7 @@ def efficiency(results: list[ModelResult], anchor: Anchor) -> plt.Figure:
     """Each neural model's whole validation curve against the training compute spent so far, log x; the
     best n-gram's and zpaq's val bpc as horizontal reference lines.
 
-    Compute is 6·N FLOPs per token times the tokens seen at each evaluation (collect.ModelResult.train_flops),
+    Compute is 6·N FLOPs per token times the tokens seen at each evaluation (ModelResult.train_flops),
     from params and token counts, not a measured time, so the chart is the same on any machine. N-grams and
     zpaq have no such cost (they count, they do not train by gradient), so they are lines, not curves.
     """

@@ -1,6 +1,6 @@
 """The "Where the bits go" PNGs: the coloured passages, and bpc by position in the word and by character.
 
-Drawn like every other chart (charts.py: default style, Agg, no metadata), so reruns are byte-identical.
+Drawn like every other chart (draw/png.py: default style, Agg, no metadata), so reruns are byte-identical.
 """
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from matplotlib.collections import PatchCollection
 from matplotlib.colors import Normalize
 from matplotlib.patches import Rectangle
 
-from charlm.report.bits import BitsAnalysis, Passage
-from charlm.report.charts import KIND_COLORS, save_png
-from charlm.report.passage import BITS_CMAP, GAIN_CMAP, GAIN_LIMIT, bits_colors, dark, gain_colors, legend_text
+from charlm.report.colors import BITS_CMAP, GAIN_CMAP, GAIN_LIMIT, bits_colors, dark, gain_colors, legend_text
+from charlm.report.compare.bits import BitsAnalysis, Passage
+from charlm.report.draw.png import KIND_COLORS, save_png
 
 BITS_FILES = ("bits_passage.png", "bpc_by_word_position.png", "bpc_by_character.png")
 # A passage is laid out in character cells: x in cells across, y in cell heights, growing downwards.
