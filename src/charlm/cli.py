@@ -63,20 +63,28 @@ def generate(model: str | Path, vocab: str | Path, prefix: str, length: int, *, 
 def score(args: argparse.Namespace) -> str:
     """`charlm score`: the summary it prints, after writing --per-char and --html when asked."""
     from charlm.report.render.html import text_html
-    from charlm.score import char_bits, clean_text, per_char_tsv, read_text, score_text, summary
+    from charlm.score import ContextMixerText, char_bits, clean_text, per_char_tsv, read_text, score_text, summary
 
     params = load_params(args.params)
     where = "standard input" if args.text == "-" else args.text
     cleaned = clean_text(read_text(args.text), params.preprocess, where)
-    vocab = load_vocab(vocab_file(args.model, args.vocab))
-    lm = load_lm(args.model, vocab)
+    if args.model == "cm":   # the context mixer has no model file: rebuilt from the project (charlm.score)
+        if args.dynamic or args.streams != 1:
+            raise CharlmError("--model cm: reads the text as one stream and adapts by design; it takes no "
+                              "--dynamic or --streams")
+        root = Path(args.params).parent
+        vocab = load_vocab(vocab_file(root / "models" / "cm", args.vocab))
+        lm = ContextMixerText(params, root, vocab)
+    else:
+        vocab = load_vocab(vocab_file(args.model, args.vocab))
+        lm = load_lm(args.model, vocab)
     scored = score_text(lm, vocab, cleaned.text, params.evaluate, streams=args.streams, dynamic=args.dynamic)
     if args.per_char:
         atomic_write(args.per_char, per_char_tsv(scored, vocab))
     if args.html:
         atomic_write(args.html, text_html(scored.text, char_bits(scored, vocab), scored.model, scored.bpc,
                                           math.log2(len(vocab)), where))
-    return summary(scored, cleaned, args.params, args.dynamic)
+    return summary(scored, cleaned, args.params)
 
 
 def export(args: argparse.Namespace) -> str:
@@ -105,7 +113,8 @@ def _parser() -> argparse.ArgumentParser:
     sc = commands.add_parser("score", help="bits per character of a text under one trained model",
                              description=score.__doc__)
     sc.add_argument("text", help="a UTF-8 text file, or - for standard input")
-    sc.add_argument("--model", required=True, help="models/<name>.pt or models/ngram-<name>.npz")
+    sc.add_argument("--model", required=True,
+                    help="models/<name>.pt, models/ngram-<name>.npz, or cm (the context mixer, rebuilt: ~1 min)")
     sc.add_argument("--vocab", help="default: data/processed/vocab.json of the model's project")
     sc.add_argument("--params", default="params.yaml", help="where preprocess (the cleaning) and evaluate come from")
     sc.add_argument("--dynamic", action="store_true", help="adapt while scoring, with evaluate.dynamic (neural)")

@@ -11,6 +11,10 @@ stripped: a user's text has none.
 By default the text is read as one stream, each character given everything before it. `--streams N` cuts it
 into N streams as the evaluate stage does (evaluate.batch_size), which is how its test.bpc is measured;
 `--dynamic` adapts while scoring (evaluate.dynamic), as its dynamic.* metrics are measured.
+
+`--model cm` is the context mixer of params.yaml's `cm` section, which has no model file: it is rebuilt as the cm
+stage builds it (read train, fit the mixing on val) and then reads the text as the stage reads test, with its
+members' distributions computed on the text from their model files. It takes about a minute.
 """
 from __future__ import annotations
 
@@ -26,8 +30,8 @@ from charlm.data.vocab import Vocab
 from charlm.errors import CharlmError
 from charlm.evaluate.splits import token_layout
 from charlm.evaluate.summary import UNK_ID
-from charlm.lm import LanguageModel
-from charlm.params import EvaluateParams, PreprocessParams
+from charlm.lm import LanguageModel, load_lm
+from charlm.params import EvaluateParams, Params, PreprocessParams
 
 LN2 = math.log(2)
 SNIFF_BYTES = 8192   # a NUL in the first 8 KiB marks a binary file, as git and grep decide it
@@ -44,6 +48,7 @@ class Cleaned:
 @dataclass(frozen=True)
 class Scored:
     model: str
+    how: str             # how the model read the text: static, dynamic evaluation, online (cm)
     text: str            # the cleaned text
     tokens: np.ndarray   # (N,) ids
     starts: np.ndarray   # (N,) character offset of each token in `text`
@@ -110,13 +115,13 @@ def score_text(lm: LanguageModel, vocab: Vocab, text: str, params: EvaluateParam
         nll = lm.token_nll(tokens, "forward", streams)
     widths, starts = token_layout(text, vocab.token)
     bits = np.concatenate([[np.nan], np.asarray(nll, dtype=np.float64) / LN2])
-    return Scored(lm.name, text, tokens, starts, bits, int(widths[1:].sum()), int((tokens[1:] == UNK_ID).sum()))
+    how = "dynamic evaluation" if dynamic else getattr(lm, "reading", "static")
+    return Scored(lm.name, how, text, tokens, starts, bits, int(widths[1:].sum()), int((tokens[1:] == UNK_ID).sum()))
 
 
-def summary(scored: Scored, cleaned: Cleaned, params_path: str, dynamic: bool) -> str:
+def summary(scored: Scored, cleaned: Cleaned, params_path: str) -> str:
     """What `charlm score` prints: the score, then what the cleaning did."""
-    how = "dynamic evaluation" if dynamic else "static"
-    lines = [f"{scored.model} ({how}): {scored.chars:,} characters scored, {scored.bpc:.4f} bpc, "
+    lines = [f"{scored.model} ({scored.how}): {scored.chars:,} characters scored, {scored.bpc:.4f} bpc, "
              f"perplexity {scored.ppl:.3f} per token"]
     if scored.unknown:
         lines.append(f"  <unk> (not in the vocabulary): {scored.unknown:,} of the scored tokens; they flatter bpc")
@@ -144,3 +149,30 @@ def char_bits(scored: Scored, vocab: Vocab) -> np.ndarray:
     for start, end, bits in zip(scored.starts, ends, scored.bits):
         out[start:end] = bits / (end - start)
     return out
+
+
+class ContextMixerText:
+    """The cm entry behind the part of the LanguageModel protocol that scoring uses (`token_nll`), for a project
+    at `root` laid out as dvc.yaml lays it out."""
+    name = "cm"
+    reading = "online, after train, mixing fitted on val"
+
+    def __init__(self, params: Params, root: Path, vocab: Vocab):
+        self.params, self.root, self.vocab = params, root, vocab
+
+    def token_nll(self, tokens: np.ndarray, direction: str = "forward", batch_size: int = 1) -> np.ndarray:
+        from charlm.cm.run import cm_text_nll   # numba compiles on first use: only for this model
+
+        members = np.stack([np.exp(self._member_log_probs(m, tokens)) for m in self.params.cm.members])
+        data, interim = self.root / "data" / "processed", self.root / "data" / "interim"
+        return cm_text_nll(self.params, data, interim, self.root / "data" / "scores", data / "vocab.json", tokens,
+                           members)
+
+    def _member_log_probs(self, member: str, tokens: np.ndarray) -> np.ndarray:
+        """(N-1, V) log-probabilities of cm member `member` on `tokens`, read as the evaluate stage reads a split."""
+        name, _, mode = member.partition(".")
+        path = self.root / "models" / (f"{name}.pt" if name in self.params.models else f"ngram-{name}.npz")
+        lm = load_lm(path, self.vocab)
+        if mode == "dynamic":
+            return lm.dynamic_log_probs(tokens, self.params.evaluate.dynamic)
+        return lm.log_probs(tokens, self.params.evaluate.batch_size)

@@ -16,7 +16,7 @@ from helpers import REPO, build_vocab
 from modelkit import saved_model
 
 PARAMS = str(REPO / "params.yaml")
-LINE = re.compile(r"^(\S+) \((static|dynamic evaluation)\): ([\d,]+) characters scored, ([\d.]+) bpc, "
+LINE = re.compile(r"^(\S+) \(([^)]+)\): ([\d,]+) characters scored, ([\d.]+) bpc, "
                   r"perplexity ([\d.]+) per token$", re.MULTILINE)
 
 
@@ -124,6 +124,7 @@ def test_score_of_the_test_split_equals_the_evaluate_stage(tiny_run, capsys, mon
         (f"models/{dynamic}.pt", ["--dynamic"], "dynamic.test.bpc"),
         ("models/transformer.pt", ["--streams", streams], "test.bpc"),
         (f"models/ngram-{kn}.npz", [], "test.bpc"),
+        ("cm", [], "test.bpc"),   # the context mixer, rebuilt: train, then mixing fitted on val, then the text
     ]
     for model, flags, key in cases:
         name = model.split("/")[-1].split(".")[0].removeprefix("ngram-")
@@ -134,4 +135,7 @@ def test_score_of_the_test_split_equals_the_evaluate_stage(tiny_run, capsys, mon
     with pytest.raises(SystemExit):
         main(["score", "--model", f"models/ngram-{kn}.npz", "--dynamic", "data/interim/test.txt"])
     assert "only neural models" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["score", "--model", "cm", "--streams", "2", "data/interim/test.txt"])
+    assert "--model cm" in capsys.readouterr().err
     assert math.isfinite(out["ppl"])

@@ -11,8 +11,9 @@ For each tree node j on the path being predicted (every node, for a full distrib
                (visits, p) have meant so far, and its run (the symbol that followed it last, signed by the
                answer that symbol gives here, trusted by how often in a row); the match model (signed and
                trusted likewise, by match length); each member; a bias
-    mixers     five weight sets, each chosen by j and one small context (match length, previous symbol,
-               position in the word, previous two symbols, longest order seen): p_s = squash(w_s · x)
+    mixers     five weight sets, each chosen by j and one small context (previous three symbols, hashed;
+               previous symbol; position in the word with how many word contexts are well known; previous
+               two symbols; longest order seen): p_s = squash(w_s · x)
     final      a second mixer over stretch(p_s), weights chosen by j
     SSE        two adaptive maps from (j, p) to a refined p, chosen by the previous one and two symbols
 Then, with the symbol known, every slot on its path, the maps of slot states and of runs, the match model's
@@ -27,9 +28,12 @@ import numpy as np
 from numba import njit
 
 BINS = 33              # SSE interpolation points over stretch(p) in [-8, 8]
-MATCH_BUCKETS = 16     # match-length buckets of the match model's trust (and the mixer selector, // 2)
-SELECTORS = 5          # first-layer weight sets: by match length, previous symbol, word position, previous two
-#                        symbols, longest order seen
+MATCH_BUCKETS = 16     # match-length buckets of the match model's trust
+SELECTORS = 5          # first-layer weight sets: by previous three symbols, previous symbol, word position and
+#                        word contexts known, previous two symbols, longest order seen
+ORDER3_SETS = 4096     # the previous three symbols' weight sets (28^3 exact would be 200 MB of weights; 8192 did
+#                        no better on val)
+WORD_KNOWN = 4         # a word context counts as known from its 4th visit (1st, 2nd or 8th: worse on val)
 P_MIN = 1.0 / 65536    # no answer is ever certain: a probability is kept in [P_MIN, 1 - P_MIN]
 ST_MAX = 11.09         # stretch(1 - P_MIN): the mixers' outputs, in the stretched domain, are kept within it
 EMPTY_SLOT = 2048 << 4   # a slot is 16 bits: a 12-bit probability of answer 1, then a 4-bit visit count
@@ -138,12 +142,19 @@ def run(hist, begin, end, score_from, members, cfg, rates, path_node, path_bit, 
         for i in range(orders):
             if slots[slot[i]] & 15 > 0:
                 longest = i + 1
+        # the prefix length (after the word hashes), and how many word contexts, from the shortest, are known
+        word_state = min(word[word.shape[0] - 1], 7)
+        for i in range(orders, n_ctx if cfg[USE_WORDS] else orders):   # dropped word contexts tell nothing
+            if slots[slot[i]] & 15 < WORD_KNOWN:
+                break
+            word_state += 8
         prev1 = hist[t - 1] if t >= 1 else 0
         prev2 = hist[t - 2] if t >= 2 else 0
+        prev3 = hist[t - 3] if t >= 3 else 0
+        order3 = ((prev1 * v + prev2) * v + prev3) % ORDER3_SETS
         # (a pointer at or past t would read the character being predicted: never, unless text is read twice)
         expected = hist[match[0]] if match[1] > 0 and match[0] < t else -1
         m_bucket = _match_bucket(match[1])
-        word_pos = min(word[word.shape[0] - 1], 7)   # the prefix length, after the word hashes
         if scored:
             r = t - score_from
             for m in range(n_mem):
@@ -160,8 +171,8 @@ def run(hist, begin, end, score_from, members, cfg, rates, path_node, path_bit, 
             for j in range(nodes):
                 _predict(j, x, sel, p_sel, st_sel, p_mix, apm_at, apm_w, p_out, slot, slots, n_ctx, cfg, rates,
                          expected, node_bit, match_sm, m_bucket, scored, member_p, n_mem, mask, lo, mid, hi,
-                         prev1, prev2, word_pos, longest, w1, w2, apm1, apm2, icm, icm_at, run_sym, run_len, run_sm,
-                         stretch_table, v, nodes)
+                         prev1, prev2, word_state, longest, order3, w1, w2, apm1, apm2, icm, icm_at, run_sym, run_len,
+                         run_sm, stretch_table, v, nodes)
             for c in range(v):
                 lp = 0.0
                 for d in range(path_len[c]):
@@ -172,8 +183,8 @@ def run(hist, begin, end, score_from, members, cfg, rates, path_node, path_bit, 
             for d in range(path_len[y]):
                 _predict(path_node[y, d], x, sel, p_sel, st_sel, p_mix, apm_at, apm_w, p_out, slot, slots, n_ctx,
                          cfg, rates, expected, node_bit, match_sm, m_bucket, scored, member_p, n_mem, mask, lo, mid,
-                         hi, prev1, prev2, word_pos, longest, w1, w2, apm1, apm2, icm, icm_at, run_sym, run_len,
-                         run_sm, stretch_table, v, nodes)
+                         hi, prev1, prev2, word_state, longest, order3, w1, w2, apm1, apm2, icm, icm_at, run_sym,
+                         run_len, run_sm, stretch_table, v, nodes)
         if scored:
             nll = 0.0
             for d in range(path_len[y]):
@@ -257,8 +268,8 @@ def _find(h, i, table_base, table_bits, bucket, slots, check, slot):
 
 @njit(cache=True)
 def _predict(j, x, sel, p_sel, st_sel, p_mix, apm_at, apm_w, p_out, slot, slots, n_ctx, cfg, rates, expected,
-             node_bit, match_sm, m_bucket, scored, member_p, n_mem, mask, lo, mid, hi, prev1, prev2, word_pos,
-             longest, w1, w2, apm1, apm2, icm, icm_at, run_sym, run_len, run_sm, stretch_table, v, nodes):
+             node_bit, match_sm, m_bucket, scored, member_p, n_mem, mask, lo, mid, hi, prev1, prev2, word_state,
+             longest, order3, w1, w2, apm1, apm2, icm, icm_at, run_sym, run_len, run_sm, stretch_table, v, nodes):
     """P(answer 1 at node j) into p_out[j], keeping what the update needs (inputs, selections, outputs)."""
     n_in = cfg[N_INPUTS]
     for i in range(n_ctx):
@@ -289,8 +300,8 @@ def _predict(j, x, sel, p_sel, st_sel, p_mix, apm_at, apm_w, p_out, slot, slots,
             if total > 0.0:
                 x[j, k + m] = _stretch(_clamp(right / total))
     x[j, n_in - 1] = 0.5                                  # bias
-    contexts = (m_bucket // 2, prev1, word_pos, prev1 * v + prev2, longest)
-    sizes = (MATCH_BUCKETS // 2, v, 8, v * v, cfg[N_ORDERS] + 1)
+    contexts = (order3, prev1, word_state, prev1 * v + prev2, longest)
+    sizes = (ORDER3_SETS, v, 8 * (cfg[N_WORDS] + 1), v * v, cfg[N_ORDERS] + 1)
     offset = 0
     dot2 = 0.0
     for s in range(SELECTORS):

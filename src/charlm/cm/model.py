@@ -72,7 +72,7 @@ class ContextMixer:
         self.icm[:, 0] = np.tile(levels, n_ctx * K.ICM_COUNTS)   # each state starts meaning its own p
         self.run_sm = np.zeros((n_ctx * K.RUN_LENGTHS, 2))
         self.run_sm[:, 0] = 0.5
-        sets = K.MATCH_BUCKETS // 2 + v + 8 + v * v + len(orders) + 1
+        sets = K.ORDER3_SETS + v + 8 * (n_words + 1) + v * v + len(orders) + 1
         self.w1 = np.full((sets * nodes, n_inputs), params.weight_init)
         self.w2 = np.full((nodes, K.SELECTORS + 1), 1.0 / K.SELECTORS)
         self.w2[:, K.SELECTORS] = 0.0
@@ -98,26 +98,17 @@ class ContextMixer:
     def copy(self) -> "ContextMixer":
         return copy.deepcopy(self)
 
-    def save_state(self, folder: Path) -> None:
-        """Write every state array to <folder>/<name>.bin (raw bytes): a snapshot on disk instead of a second
-        gigabyte of tables in memory."""
-        for name in STATE:
+    def save_state(self, folder: Path, names: tuple[str, ...] = STATE) -> None:
+        """Write the state arrays `names` (all by default; MIXING for what the mixer learned about weighing its
+        inputs) to <folder>/<name>.bin, raw bytes: a snapshot on disk instead of a second copy in memory."""
+        for name in names:
             getattr(self, name).tofile(folder / f"{name}.bin")
 
-    def load_state(self, folder: Path) -> None:
-        """Overwrite every state array in place from save_state's files (no second copy in memory)."""
-        for name in STATE:
+    def load_state(self, folder: Path, names: tuple[str, ...] = STATE) -> None:
+        """Overwrite the state arrays `names` in place from save_state's files (no second copy in memory)."""
+        for name in names:
             with open(folder / f"{name}.bin", "rb") as f:
                 f.readinto(memoryview(getattr(self, name)).cast("B"))
-
-    def mixing_state(self) -> dict[str, np.ndarray]:
-        """A copy of what the mixer learned about weighing its inputs: mixer weights, SSE and state maps,
-        match trust (not the context tables, the match index or the position in the text)."""
-        return {name: getattr(self, name).copy() for name in MIXING}
-
-    def set_mixing_state(self, state: dict[str, np.ndarray]) -> None:
-        for name in MIXING:
-            getattr(self, name)[...] = state[name]
 
     def read(self, text: np.ndarray, begin: int, end: int) -> None:
         """Learn from text[begin:end], given text[:begin] already read (no member inputs, nothing scored)."""
