@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from helpers import TINY_BOOKS, make_tiny_repo, serve_books
+from helpers import TINY_BOOKS, finished_tiny_repo, make_tiny_repo, serve_books
 
 # Tests share 2 cores with whatever else runs; one thread keeps them predictable and deterministic.
 torch.set_num_threads(1)
@@ -27,14 +27,6 @@ def tiny_repo(tmp_path, book_server):
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
     """A tiny repo after one full `dvc repro`, committed, shared by every test that only *reads* a finished
-    run (charlm score, the notebook, export, the API's doctests): write elsewhere, never into it."""
-    server = serve_books(TINY_BOOKS)
-    try:
-        tiny = make_tiny_repo(tmp_path_factory.mktemp("tiny_run") / "repo", f"{server.url}/{{id}}.txt",
-                              books=TINY_BOOKS)
-        tiny.dvc("repro")
-        tiny.run("git", "add", "-A")
-        tiny.run("git", "commit", "-q", "-m", "first run")
-    finally:
-        server.stop()
-    return tiny
+    run (charlm score, the notebook, the API's doctests): write elsewhere, never into it."""
+    with finished_tiny_repo(tmp_path_factory.mktemp("tiny_run") / "repo") as tiny:
+        yield tiny

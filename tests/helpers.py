@@ -1,6 +1,7 @@
 """Shared test helpers: synthetic books, a loopback HTTP server, and a throwaway copy of the repo for real `dvc repro`."""
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import importlib
@@ -16,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import pytest
 import yaml
@@ -264,6 +265,20 @@ def make_tiny_repo(dest: Path, source: str, allow_http: bool = True, books: dict
     repo.run("git", "add", "-A")
     repo.run("git", "commit", "-q", "-m", "tiny copy")
     return repo
+
+
+@contextlib.contextmanager
+def finished_tiny_repo(dest: Path) -> Iterator[TinyRepo]:
+    """A tiny repo at `dest` after one full `dvc repro`, committed, its loopback book server up while in use."""
+    server = serve_books(TINY_BOOKS)
+    try:
+        tiny = make_tiny_repo(dest, f"{server.url}/{{id}}.txt", books=TINY_BOOKS)
+        tiny.dvc("repro")
+        tiny.run("git", "add", "-A")
+        tiny.run("git", "commit", "-q", "-m", "first run")
+        yield tiny
+    finally:
+        server.stop()
 
 
 MAX_COLUMNS = 60   # what an 80-column `dvc exp show --only-changed` and VS Code's table can still show

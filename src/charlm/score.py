@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import sys
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,10 +93,12 @@ def clean_text(raw: str, p: PreprocessParams, where: str) -> Cleaned:
     if len(text) < 2:
         raise CharlmError(f"{where}: cleans to {len(text)} characters (preprocess.alphabet {p.alphabet!r}); "
                           f"nothing to score")
-    folded = [_fold(c, p.alphabet, p.lowercase, p.fold_accents) for c in raw]
-    changed = sum(out != c and out != "" for c, out in zip(raw, folded))
+    # Each distinct character once: what it folds to, times how often it occurs.
+    folded = {c: (_fold(c, p.alphabet, p.lowercase, p.fold_accents), n) for c, n in Counter(raw).items()}
+    changed = sum(n for c, (out, n) in folded.items() if out not in (c, ""))
     # What cleaning leaves out: characters that fold to nothing, and the spaces that collapse or trim removes.
-    dropped = sum(out == "" for out in folded) + max(0, sum(map(len, folded)) - len(text))
+    deleted = sum(n for out, n in folded.values() if out == "")
+    dropped = deleted + max(0, sum(len(out) * n for out, n in folded.values()) - len(text))
     return Cleaned(text, len(raw), changed, dropped)
 
 

@@ -9,24 +9,18 @@ import pytest
 
 from charlm.report.draw.bits import BITS_FILES
 from charlm.report.draw.charts import CHART_FILES
-from helpers import MAX_COLUMNS, TINY_BOOKS, make_tiny_repo, metric_columns, serve_books
+from helpers import MAX_COLUMNS, TinyRepo, metric_columns
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory):
-    """A tiny repo after one full `dvc repro`, committed; tests below edit it in this order."""
-    server = serve_books(TINY_BOOKS)
-    try:
-        tiny = make_tiny_repo(tmp_path_factory.mktemp("pipeline") / "repo", f"{server.url}/{{id}}.txt",
-                              books=TINY_BOOKS)
-        tiny.dvc("repro")
-        tiny.run("git", "add", "-A")
-        tiny.run("git", "commit", "-q", "-m", "first run")
-        yield tiny
-    finally:
-        server.stop()
+def repo(tiny_run, tmp_path_factory):
+    """A copy of the session's finished tiny run (one full `dvc repro`, committed), git and DVC cache included:
+    tests below edit it in this order. Copying saves CI a second full repro of the same params."""
+    dest = tmp_path_factory.mktemp("pipeline") / "repo"
+    shutil.copytree(tiny_run.root, dest, symlinks=True)
+    return TinyRepo(dest)
 
 
 def ran(proc) -> set[str]:

@@ -7,14 +7,14 @@ Each test starts from one finished tiny-profile pipeline (the "origin" repo), pu
 from __future__ import annotations
 
 import hashlib
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from helpers import (TINY_BOOKS, TRAIN_SUMMARY, TinyRepo, make_tiny_repo, require_module, serve_books, stage_lines,
-                     tool_env)
+from helpers import TRAIN_SUMMARY, TinyRepo, require_module, stage_lines, tool_env
 
 pytestmark = pytest.mark.e2e
 
@@ -30,17 +30,17 @@ def tracked_outputs(repo: TinyRepo) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def origin(tmp_path_factory) -> TinyRepo:
-    """A tiny-profile pipeline run to completion, with dvc.lock and the git-tracked metrics committed."""
-    server = serve_books(TINY_BOOKS)
-    try:
-        repo = make_tiny_repo(tmp_path_factory.mktemp("origin") / "repo", f"{server.url}/{{id}}.txt",
-                              books=TINY_BOOKS)
-        repo.dvc("repro")
-    finally:
-        server.stop()  # from here on, any stage that really runs fails at fetch: a built-in tripwire
-    repo.run("git", "add", "-A")
-    repo.run("git", "commit", "-q", "-m", "pipeline results")
+def origin(tiny_run, tmp_path_factory) -> TinyRepo:
+    """A tiny-profile pipeline run to completion, with dvc.lock and the git-tracked metrics committed: a copy of
+    the session's finished tiny run, git and DVC cache included."""
+    dest = tmp_path_factory.mktemp("origin") / "repo"
+    shutil.copytree(tiny_run.root, dest, symlinks=True)
+    repo = TinyRepo(dest)
+    # No server at this source (data.source is no stage's param, so nothing goes stale): from here on, any
+    # stage that really runs fails at fetch, a built-in tripwire.
+    repo.edit_params(**{"data.source": "http://127.0.0.1:1/{id}.txt"})
+    repo.run("git", "commit", "-q", "-am", "no book server")
+    assert not repo.stale_stages()
     return repo
 
 
