@@ -50,17 +50,20 @@ def timed_repro(args: list[str]) -> tuple[list[tuple[str, float]], float]:
 
 
 def tokens_per_s(stage: str) -> str:
-    """The stage's own measured tokens/s (train@, train_seed@, ngram@), or an empty cell."""
-    name = stage.split("@", 1)[1] if "@" in stage else stage
+    """The stage's own measured tokens/s, or an empty cell: train@<model>'s, then each of its repeats', joined by
+    " / "; for ngram, the range over its n-grams' fits."""
     runtime = REPO / "metrics" / "runtime"
-    if stage.startswith("train_seed@"):      # train_seed@<model>-<seed> logs to seeds/<model>-s<seed>.json
-        model, _, seed = name.rpartition("-")
-        log = runtime / "seeds" / f"{model}-s{seed}.json"
+    if stage.startswith("train@"):
+        name = stage.split("@", 1)[1]
+        logs = [runtime / f"{name}.json", *sorted((runtime / "seeds").glob(f"{name}-s*.json"))]
+    elif stage == "ngram":
+        logs = sorted(runtime.glob("ngram-*.json"))
     else:
-        log = runtime / (f"ngram-{name}.json" if stage.startswith("ngram@") else f"{name}.json")
-    if stage.startswith(("train@", "train_seed@", "ngram@")) and log.is_file():
-        return f"{json.loads(log.read_text())['tokens_per_s']:,}"
-    return ""
+        return ""
+    speeds = [json.loads(log.read_text())["tokens_per_s"] for log in logs if log.is_file()]
+    if stage == "ngram" and speeds:
+        return f"{min(speeds):,} – {max(speeds):,}"
+    return " / ".join(f"{speed:,}" for speed in speeds)
 
 
 def table(times: list[tuple[str, float]], total: float) -> str:

@@ -1,4 +1,6 @@
-"""Stage evaluate@<model>: held-out bpc (val, test, per book, bootstrap CI), per-token nll and samples of one model."""
+"""Stage evaluate@<model>: held-out bpc (val, test, per book, bootstrap CI), per-token nll and samples of one neural
+model, then the val and test scores of each of its compare.seeds repeats (no samples). The stage ngram scores
+every n-gram the same way."""
 from __future__ import annotations
 
 import time
@@ -10,31 +12,56 @@ from charlm.stage import run_stage, stage_params, stage_parser
 
 def main(argv=None) -> None:
     parser = stage_parser(__doc__)
-    parser.add_argument("--name", required=True, help="model name under `models` or `ngram` in params")
-    parser.add_argument("--model", type=Path, required=True, help="checkpoint (.pt) or n-gram model (.npz)")
+    parser.add_argument("--name", required=True, help="model name under `models` in params")
+    parser.add_argument("--model", type=Path, required=True, help="checkpoint (.pt)")
     parser.add_argument("--data", type=Path, required=True, help="folder with {val,test}.npy")
     parser.add_argument("--vocab", type=Path, required=True)
     parser.add_argument("--interim", type=Path, required=True, help="folder with {val,test}.txt and books.json")
     parser.add_argument("--metrics", type=Path, required=True, help="output metrics JSON")
-    parser.add_argument("--samples", type=Path, help="output samples markdown (the repeats of compare.seeds "
-                        "sample nothing)")
+    parser.add_argument("--samples", type=Path, required=True, help="output samples markdown")
     parser.add_argument("--scores", type=Path, required=True, help="output folder for {val,test}.npy per-token nll")
+    parser.add_argument("--repeats", type=Path, required=True, help="folder of the repeats, <model>-s<seed>.pt (train@)")
+    parser.add_argument("--repeat-metrics", type=Path, required=True,
+                        help="output: every repeat's metrics, {<model>-s<seed>: metrics} ({} for no repeats)")
+    parser.add_argument("--repeat-scores", type=Path, required=True, help="output folder: <model>-s<seed>/{val,test}.npy")
     parser.add_argument("--runtime", type=Path, help="timings log (not a DVC output: it differs run to run)")
+    parser.add_argument("--repeat-runtime", type=Path, help="folder of the repeats' timings logs (not a DVC output)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     params = stage_params(args.params)
     # Only now numpy and torch: they fix their CPU kernels when imported (charlm.kernels).
+    from charlm.errors import CharlmError
     from charlm.evaluate.run import evaluate_model, evaluation_runtime
     from charlm.evaluate.scores import save_scores
+    from charlm.model_names import repeats, train_stage
 
-    metrics, samples, nll = evaluate_model(args.name, args.model, args.data, args.interim, args.vocab, params,
-                                           samples=args.samples is not None)
+    # The repeats train@ wrote must be those params ask for now (compare is not a param of this stage: the
+    # folder, a dependency, changes whenever it does); anything else means train@ has not run since. Checked
+    # before any scoring, but after the model itself: evaluate_model names a missing checkpoint first.
+    todo = repeats(params, args.name)
+    found = sorted(p.name for p in args.repeats.iterdir()) if args.repeats.is_dir() else []
+    if args.model.is_file() and found != sorted(f"{repeat}.pt" for _, repeat in todo):
+        raise CharlmError(f"{args.repeats}: holds {found or 'nothing'}, but compare.models and compare.seeds ask for "
+                          f"{[f'{r}.pt' for _, r in todo] or 'nothing'}: run `dvc repro {train_stage(params, args.name)}`")
+
+    metrics, samples, nll = evaluate_model(args.name, args.model, args.data, args.interim, args.vocab, params)
     write_json(args.metrics, metrics)
-    if args.samples:
-        atomic_write(args.samples, samples)
+    atomic_write(args.samples, samples)
     save_scores(args.scores, nll)
     if args.runtime:
         write_json(args.runtime, evaluation_runtime(time.perf_counter() - started, params.runtime.kernels))
+
+    repeat_metrics = {}
+    args.repeat_scores.mkdir(parents=True, exist_ok=True)   # a DVC output, empty for a model without repeats
+    for _, repeat in todo:
+        started = time.perf_counter()
+        repeat_metrics[repeat], _, nll = evaluate_model(args.name, args.repeats / f"{repeat}.pt", args.data,
+                                                        args.interim, args.vocab, params, samples=False)
+        save_scores(args.repeat_scores / repeat, nll)
+        if args.repeat_runtime:
+            write_json(args.repeat_runtime / f"evaluate-{repeat}.json",
+                       evaluation_runtime(time.perf_counter() - started, params.runtime.kernels))
+    write_json(args.repeat_metrics, repeat_metrics)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ Run from the root of a project where `dvc repro` has run (the examples are docte
 profile's run, so they check shapes and invariants, not this workspace's numbers):
 
     >>> import charlm
-    >>> lm = charlm.load("models/champion.pt")     # or models/ngram-kn8.npz; the vocab is found beside the models
+    >>> lm = charlm.load("models/champion.pt")     # or models/ngram/kn8.npz; the vocab is found beside the models
     >>> score = lm.score("it was a dark and stormy night")
     >>> score["chars"], round(2 ** score["bpc"], 6) == round(score["ppl"], 6)
     (29, True)
@@ -30,6 +30,7 @@ import numpy as np
 from charlm.data.vocab import load_vocab
 from charlm.errors import CharlmError
 from charlm.lm import LanguageModel, load_lm
+from charlm.model_names import NGRAM_FOLDER
 
 DEFAULT_VOCAB = Path("data/processed/vocab.json")
 
@@ -116,16 +117,23 @@ def load(model_path: str | Path, vocab_path: str | Path | None = None) -> Model:
 
 
 def vocab_file(model_path: str | Path, vocab_path: str | Path | None, flag: str = "--vocab") -> Path:
-    """`vocab_path`, or data/processed/vocab.json of the project `model_path` is in; missing: CharlmError
-    telling to pass `flag`."""
-    path = Path(model_path).resolve().parent.parent / DEFAULT_VOCAB if vocab_path is None else Path(vocab_path)
+    """`vocab_path`, or data/processed/vocab.json of the project `model_path` is in: beside the nearest folder
+    above it named models (models/<name>.pt, models/ngram/<name>.npz, models/seeds/<model>/<model>-s<seed>.pt),
+    else beside the model's folder; missing: CharlmError telling to pass `flag`."""
+    if vocab_path is None:
+        above = Path(model_path).resolve().parents
+        project = next((p.parent for p in above if p.name == "models"), above[1])
+        path = project / DEFAULT_VOCAB
+    else:
+        path = Path(vocab_path)
     if not path.is_file():
         raise CharlmError(f"{path}: vocabulary not found; pass {flag}")
     return path
 
 
 def read_metrics(rev: str | None = None, root: str | Path = ".") -> "pandas.DataFrame":  # noqa: F821
-    """Every entry's metrics (metrics/eval/<entry>.json, one row each, indexed by entry, columns the flat keys)
+    """Every entry's metrics (metrics/eval/<entry>.json and ngram/<entry>.json, one row each, indexed by entry,
+    columns the flat keys)
     in the workspace at `root`, or at a git revision or DVC experiment `rev` (read through DVC).
 
     >>> here = read_metrics()
@@ -139,13 +147,13 @@ def read_metrics(rev: str | None = None, root: str | Path = ".") -> "pandas.Data
     from charlm.revdiff import Side
 
     side = Side(Path(root), rev)
-    names = side.listdir("metrics/eval")
-    if names is None:
-        raise CharlmError(f"metrics/eval: DVC cannot list it at {side.name}")
     rows = {}
-    for name in names:
-        if name.endswith(".json"):
-            data = side.read(f"metrics/eval/{name}")
+    for folder in ("metrics/eval", f"metrics/eval/{NGRAM_FOLDER}"):
+        names = side.listdir(folder)
+        if names is None:
+            raise CharlmError(f"{folder}: DVC cannot list it at {side.name}")
+        for name in names:
+            data = side.read(f"{folder}/{name}") if name.endswith(".json") else None
             if data is not None:
                 rows[name[:-len(".json")]] = json.loads(data)
     if not rows:

@@ -73,7 +73,12 @@ def score(args: argparse.Namespace) -> str:
             raise CharlmError("--model cm: reads the text as one stream and adapts by design; it takes no "
                               "--dynamic or --streams")
         root = Path(args.params).parent
+        project_vocab = root / "data" / "processed" / "vocab.json"
         vocab = load_vocab(vocab_file(root / "models" / "cm", args.vocab))
+        # The mixer reads train.npy and its members' scores, all in the project's own vocabulary.
+        if args.vocab and vocab.fingerprint != load_vocab(project_vocab).fingerprint:
+            raise CharlmError(f"--vocab {args.vocab}: --model cm reads the project's train split, encoded with "
+                              f"{project_vocab}; drop --vocab or pass that file")
         lm = ContextMixerText(params, root, vocab)
     else:
         vocab = load_vocab(vocab_file(args.model, args.vocab))
@@ -102,7 +107,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     gen = commands.add_parser("generate", help="continue a prefix with a trained model",
                               description=generate.__doc__)
-    gen.add_argument("--model", required=True, help="models/<name>.pt or models/ngram-<name>.npz")
+    gen.add_argument("--model", required=True, help="models/<name>.pt or models/ngram/<name>.npz")
     gen.add_argument("--vocab", default="data/processed/vocab.json")
     gen.add_argument("--prefix", default="", help="text to continue (default: start from a space)")
     gen.add_argument("--length", type=int, default=200, help="tokens to generate")
@@ -114,7 +119,7 @@ def _parser() -> argparse.ArgumentParser:
                              description=score.__doc__)
     sc.add_argument("text", help="a UTF-8 text file, or - for standard input")
     sc.add_argument("--model", required=True,
-                    help="models/<name>.pt, models/ngram-<name>.npz, or cm (the context mixer, rebuilt: ~1 min)")
+                    help="models/<name>.pt, models/ngram/<name>.npz, or cm (the context mixer, rebuilt: ~1 min)")
     sc.add_argument("--vocab", help="default: data/processed/vocab.json of the model's project")
     sc.add_argument("--params", default="params.yaml", help="where preprocess (the cleaning) and evaluate come from")
     sc.add_argument("--dynamic", action="store_true", help="adapt while scoring, with evaluate.dynamic (neural)")

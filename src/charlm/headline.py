@@ -20,11 +20,17 @@ from pathlib import Path
 from statistics import mean
 
 from charlm.io import read_json
+from charlm.model_names import NGRAM_FOLDER
 
 
 def read_folder(folder: Path) -> dict[str, dict]:
     """{file stem: contents} of the JSON files directly in `folder` (none below it); {} without the folder."""
     return {path.stem: read_json(path) for path in sorted(folder.glob("*.json"))} if folder.is_dir() else {}
+
+
+def read_entries(folder: Path) -> dict[str, dict]:
+    """{entry: metrics} of metrics/eval or metrics/train: <entry>.json and the n-grams' ngram/<entry>.json."""
+    return {**read_folder(folder), **read_folder(folder / NGRAM_FOLDER)}
 
 
 def entry_scores(evals: dict[str, dict]) -> dict[str, float]:
@@ -39,18 +45,20 @@ def entry_scores(evals: dict[str, dict]) -> dict[str, float]:
     return out
 
 
-def seed_means(evals: dict[str, dict], repeats: dict[str, dict]) -> dict[str, float]:
-    """`<model>.seeds.test.bpc`, the mean over the model's own run and its repeats (`<model>-s<seed>` in `repeats`)."""
-    scores: dict[str, list[float]] = {}
-    for repeat, metrics in repeats.items():
-        model = repeat.rsplit("-s", 1)[0]
-        scores.setdefault(model, [evals[model]["test.bpc"]] if model in evals else []).append(metrics["test.bpc"])
-    return {f"{model}.seeds.test.bpc": round(mean(bpcs), 4) for model, bpcs in scores.items()}
+def read_repeats(folder: Path) -> dict[str, dict[str, dict]]:
+    """{model: {repeat: metrics}} from metrics/eval/seeds/<model>.json (evaluate@<model>), models with repeats
+    only; {} without the folder."""
+    return {model: runs for model, runs in read_folder(folder).items() if runs}
 
 
-def neural(trains: dict[str, dict]) -> list[str]:
-    """The neural models among metrics/train's files: every one but the n-grams' `ngram-<name>`."""
-    return [name for name in trains if not name.startswith("ngram-")]
+def seed_means(evals: dict[str, dict], repeats: dict[str, dict[str, dict]]) -> dict[str, float]:
+    """`<model>.seeds.test.bpc`, the mean over the model's own run and its repeats (read_repeats)."""
+    out = {}
+    for model, runs in repeats.items():
+        bpcs = ([evals[model]["test.bpc"]] if model in evals else []) + [m["test.bpc"] for m in runs.values()]
+        if bpcs:
+            out[f"{model}.seeds.test.bpc"] = round(mean(bpcs), 4)
+    return out
 
 
 def nest(flat: dict[str, float]) -> dict:
@@ -65,15 +73,16 @@ def nest(flat: dict[str, float]) -> dict:
     return out
 
 
-def headline(evals: dict[str, dict], repeats: dict[str, dict], trains: dict[str, dict],
+def headline(evals: dict[str, dict], repeats: dict[str, dict[str, dict]], trains: dict[str, dict],
              anchor: dict | None) -> dict:
-    """metrics/headline.json, nested by entry."""
+    """metrics/headline.json, nested by entry; `trains` are the neural models' (metrics/train/<model>.json)."""
     flat = entry_scores({**evals, **({"zpaq": anchor} if anchor else {})})
     flat |= seed_means(evals, repeats)
-    flat |= {f"{name}.train.tokens": trains[name]["train.tokens"] for name in neural(trains)}
+    flat |= {f"{name}.train.tokens": metrics["train.tokens"] for name, metrics in trains.items()}
     return nest(flat)
 
 
 def train_times(trains: dict[str, dict], runtimes: dict[str, dict]) -> dict:
-    """metrics/time.json: `<model>.wall_time_s`, each neural model's training wall time in seconds."""
-    return nest({f"{name}.wall_time_s": runtimes[name]["wall_time_s"] for name in neural(trains) if name in runtimes})
+    """metrics/time.json: `<model>.wall_time_s`, each neural model's training wall time in seconds (`trains`: the
+    neural models' metrics/train/<model>.json; train@<model>'s repeats are not in it)."""
+    return nest({f"{name}.wall_time_s": runtimes[name]["wall_time_s"] for name in trains if name in runtimes})

@@ -378,9 +378,9 @@ class ZpaqParams(_Schema):
 
 # ------------------------------------------------------------------------------------- compare
 class CompareParams(_Schema):
-    """The architecture comparison's repeats: each of `models` trains again at every seed in `seeds`
-    (stages train_seed@<model>-<seed> and evaluate_seed@<model>-<seed>), beside its own train@<model>
-    run at its `train.seed`, so the report can tell a gap between architectures from training noise."""
+    """The architecture comparison's repeats: each of `models` trains again at every seed in `seeds` (in its
+    train@<model> stage, after the run at its own `train.seed`) and is scored (evaluate@<model>), so the report
+    can tell a gap between architectures from training noise."""
     models: list[str]
     seeds: list[Annotated[int, Field(ge=0)]]
 
@@ -413,6 +413,8 @@ class Params(_Schema):
                 # Model names become file names (models/<name>.pt) and DVC stage keys.
                 _check(name.replace("_", "").isalnum() and name.isascii(), f"{section}.{name}",
                        "model names may use only ASCII letters, digits and _")
+                # data/scores/ngram holds the n-grams' files, data/scores/seeds the repeats' (charlm.model_names).
+                _check(name not in ("ngram", "seeds"), f"{section}.{name}", f"{name!r} is reserved (data/scores/{name})")
         clash = set(self.models) & set(self.ngram)
         _check(not clash, "ngram", f"names also used under models: {sorted(clash)}")
         clash = set(self.mix) & (set(self.models) | set(self.ngram))

@@ -3,6 +3,8 @@ difference's paired 95% interval, so a teammate can tell a real gain from noise.
 
     here    data/scores/<model>/<split>.npy           the files in this checkout
             data/scores/<model>/dynamic.<split>.npy    (entry <model>.dynamic)
+            data/scores/ngram/<name>/<split>.npy       (entry <name>, an n-gram)
+            data/scores/seeds/<model>/<model>-s<seed>/<split>.npy   (entry <model>-s<seed>, a seed repeat)
             data/mix/<name>/<split>.npy                (entry <name>, a mixture)
     REV     the same paths as REV's dvc.lock records them, read through DVC (its cache, then the remote);
             REV is never checked out
@@ -25,9 +27,13 @@ from charlm.data.vocab import Vocab
 from charlm.errors import CharlmError
 from charlm.evaluate.paired import PairedDiff, paired_bootstrap
 from charlm.evaluate.splits import book_spans, token_layout
+from charlm.model_names import NGRAM_FOLDER, SEEDS_FOLDER
 from charlm.params import EvaluateParams
 
-SCORE_FOLDERS = ("data/scores", "data/mix")
+# Folders whose every subfolder is an entry. An entry is its name, wherever it sits, so an n-gram pairs with a
+# revision from before the n-grams moved to data/scores/ngram.
+SCORE_FOLDERS = ("data/scores", f"data/scores/{NGRAM_FOLDER}", "data/mix")
+REPEATS_FOLDER = f"data/scores/{SEEDS_FOLDER}"   # evaluate@<model>'s repeats: <model>/<model>-s<seed>/, an entry each
 SPLIT_FILES = ("data/interim/{split}.txt", "data/interim/books.json", "data/processed/vocab.json")
 
 
@@ -110,8 +116,11 @@ def score_paths(side: Side, split: str, names_elsewhere: set[str] = frozenset())
     list (not fetched) gets the paths its entries would have, for `<name>` and for any `<name>.dynamic` in
     `names_elsewhere`, so that reading them says "not fetched" rather than "no scores"."""
     paths = {}
-    for folder in SCORE_FOLDERS:
+    repeat_folders = [f"{REPEATS_FOLDER}/{model}" for model in side.listdir(REPEATS_FOLDER) or []]
+    for folder in [*SCORE_FOLDERS, *repeat_folders]:
         for name in side.listdir(folder) or []:
+            if f"{folder}/{name}" in (REPEATS_FOLDER, *SCORE_FOLDERS):
+                continue
             files = side.listdir(f"{folder}/{name}")
             if files is None:
                 files = [f"{split}.npy"] + ([f"dynamic.{split}.npy"] if f"{name}.dynamic" in names_elsewhere else [])

@@ -32,6 +32,7 @@ from charlm.errors import CharlmError
 from charlm.evaluate.splits import token_layout
 from charlm.evaluate.summary import UNK_ID
 from charlm.lm import LanguageModel, load_lm
+from charlm.model_names import model_file
 from charlm.params import EvaluateParams, Params, PreprocessParams
 
 LN2 = math.log(2)
@@ -174,7 +175,7 @@ class ContextMixerText:
     def _member_log_probs(self, member: str, tokens: np.ndarray) -> np.ndarray:
         """(N-1, V) log-probabilities of cm member `member` on `tokens`, read as the evaluate stage reads a split."""
         name, _, mode = member.partition(".")
-        path = self.root / "models" / (f"{name}.pt" if name in self.params.models else f"ngram-{name}.npz")
+        path = self.root / "models" / model_file(self.params, name)
         lm = load_lm(path, self.vocab)
         if mode == "dynamic":
             return lm.dynamic_log_probs(tokens, self.params.evaluate.dynamic)

@@ -23,12 +23,13 @@ def params():
     return load_params(TINY_PARAMS).evaluate
 
 
-def checkout(root, scores: dict[str, np.ndarray]) -> Side:
-    """A checkout at `root` with the shared fake split and the given entries' test scores."""
+def checkout(root, scores: dict[str, np.ndarray], ngrams: str = "data/scores/ngram") -> Side:
+    """A checkout at `root` with the shared fake split and the given entries' test scores; kn4's under `ngrams`
+    (data/scores/ngram, or data/scores in a revision from before the stage ngram)."""
     write_eval_inputs(root)
     for entry, nll in scores.items():
         name, _, mode = entry.partition(".")
-        folder = root / ("data/mix" if name == "ensemble" else "data/scores") / name
+        folder = root / {"ensemble": "data/mix", "kn4": ngrams}.get(name, "data/scores") / name
         save_scores(folder, {f"{mode}.test" if mode else "test": nll})
     return Side(root, name=root.name)
 
@@ -46,7 +47,7 @@ def sides(tmp_path):
     n = test_tokens(tmp_path / "probe") - 1
     rng = np.random.default_rng(0)
     base = {name: rng.gamma(2.0, 0.6, n).astype(np.float32) for name in ("lstm", "kn4", "champion.dynamic", "ensemble")}
-    there = checkout(tmp_path / "main", {**base, "gru": base["lstm"]})
+    there = checkout(tmp_path / "main", {**base, "gru": base["lstm"]}, ngrams="data/scores")   # the older layout
     better = base["lstm"] - np.float32(0.3)                               # 0.3 nats less on every character
     noisy = base["ensemble"] + rng.normal(0, 0.05, n).astype(np.float32)  # no real change
     here = checkout(tmp_path / "work", {**base, "lstm": better, "ensemble": noisy})
@@ -62,6 +63,7 @@ def test_a_changed_entry_gets_its_interval_and_the_rest_say_why_not(sides, param
     assert lstm.diff == pytest.approx(rows["lstm"].bpc_here - rows["lstm"].bpc_there)
     assert lstm.diff == pytest.approx(-0.3 / math.log(2), abs=1e-5)
     assert not rows["ensemble"].paired.significant
+    # kn4 pairs with itself although its scores moved to data/scores/ngram/: an entry is its name.
     assert rows["kn4"].note == rows["champion.dynamic"].note == "identical"
     assert rows["gru"].note == "no scores in work" and rows["gru"].paired is None
 

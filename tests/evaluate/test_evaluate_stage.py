@@ -26,23 +26,28 @@ def argv(root, name="gru", model=None):
     return ["--params", str(TINY_PARAMS), "--name", name, "--model", str(model or root / "models" / f"{name}.pt"),
             "--data", str(root / "data/processed"), "--vocab", str(root / "data/processed/vocab.json"),
             "--interim", str(root / "data/interim"), "--metrics", str(root / f"metrics/eval/{name}.json"),
-            "--samples", str(root / f"reports/samples/{name}.md"), "--scores", str(root / f"data/scores/{name}")]
+            "--samples", str(root / f"reports/samples/{name}.md"), "--scores", str(root / f"data/scores/{name}"),
+            "--repeats", str(root / f"models/seeds/{name}"),
+            "--repeat-metrics", str(root / f"metrics/eval/seeds/{name}.json"),
+            "--repeat-scores", str(root / f"data/scores/seeds/{name}")]
 
 
 def test_stage_writes_metrics_and_samples(tmp_path, monkeypatch):
     _, processed, vocab = write_eval_inputs(tmp_path)
-    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "seeds" / "gru").mkdir(parents=True)
     (tmp_path / "models" / "gru.pt").write_bytes(b"stand-in checkpoint")
+    (tmp_path / "models" / "seeds" / "gru" / "gru-s1.pt").write_bytes(b"its repeat at seed 1 (compare.seeds)")
     loaded = []
     def fake_load_lm(path, vocab_):
         loaded.append(path)
-        return BigramLM(np.load(processed / "train.npy"), len(vocab_), name="gru")
+        share = len(np.load(processed / "train.npy")) // (2 if "seeds" in path.parts else 1)   # the repeat differs
+        return BigramLM(np.load(processed / "train.npy")[:share], len(vocab_), name="gru")
     monkeypatch.setattr(charlm.evaluate.run, "load_lm", fake_load_lm)
 
     load_stage("evaluate").main(argv(tmp_path))
     text = (tmp_path / "metrics/eval/gru.json").read_text()
     metrics = json.loads(text)
-    assert loaded == [tmp_path / "models/gru.pt"]
+    assert loaded == [tmp_path / "models/gru.pt", tmp_path / "models/seeds/gru/gru-s1.pt"]
     assert list(metrics) == sorted(metrics) and metrics["vocab_size"] == len(vocab)
     assert metrics["test.bpc_ci_low"] < metrics["test.bpc"] < metrics["test.bpc_ci_high"]
     page = (tmp_path / "reports/samples/gru.md").read_text()
@@ -57,6 +62,13 @@ def test_stage_writes_metrics_and_samples(tmp_path, monkeypatch):
     assert test_nll == pytest.approx(expected, rel=1e-6)
     assert test_nll.sum() / np.log(2) / len(test_nll) == pytest.approx(metrics["test.bpc"], abs=1e-4)
 
+    # The repeat: its metrics under its name, and its per-token nll beside the model's, no samples.
+    repeat = json.loads((tmp_path / "metrics/eval/seeds/gru.json").read_text())
+    assert list(repeat) == ["gru-s1"] and repeat["gru-s1"]["test.bpc"] > metrics["test.bpc"]
+    repeat_nll = np.load(tmp_path / "data/scores/seeds/gru/gru-s1/test.npy")
+    assert repeat_nll.sum() / np.log(2) / len(repeat_nll) == pytest.approx(repeat["gru-s1"]["test.bpc"], abs=1e-4)
+    assert not list((tmp_path / "reports/samples").glob("gru-s*"))
+
     load_stage("evaluate").main(argv(tmp_path))   # reproducible: a rerun writes the same bytes
     assert (tmp_path / "metrics/eval/gru.json").read_text() == text
     assert {split: (tmp_path / f"data/scores/gru/{split}.npy").read_bytes() for split in ("val", "test")} == scores
@@ -65,11 +77,10 @@ def test_stage_writes_metrics_and_samples(tmp_path, monkeypatch):
 @pytest.mark.parametrize("name, model, message", [
     ("gru", None,
      r"error: model 'gru' \(models.gru in params\) has no checkpoint at .*gru.pt: run `dvc repro train@gru`"),
-    ("kn4", "models/ngram-kn4.npz",
-     r"error: model 'kn4' \(ngram.kn4 in params\) has no checkpoint at .*ngram-kn4.npz: run `dvc repro ngram@kn4`"),
+    ("kn4", None,    # the stage ngram scores the n-grams
+     r"error: models.kn4: no such model \(defined in models: bilstm, champion, deep_lstm, gru, lstm, rnn, transformer\)"),
     ("gpt", None,
-     r"error: models.gpt or ngram.gpt: no such model "
-     r"\(defined in models: bilstm, champion, deep_lstm, gru, lstm, rnn, transformer; ngram: add3, kn4\)"),
+     r"error: models.gpt: no such model \(defined in models: bilstm, champion, deep_lstm, gru, lstm, rnn, transformer\)"),
 ])
 def test_missing_model_is_one_line_naming_it(tmp_path, capsys, name, model, message):
     write_eval_inputs(tmp_path)
@@ -78,4 +89,20 @@ def test_missing_model_is_one_line_naming_it(tmp_path, capsys, name, model, mess
     err = capsys.readouterr().err
     assert exit_info.value.code == 1 and len(err.strip().splitlines()) == 1
     assert re.search(message, err)
+    assert not (tmp_path / "metrics").exists()
+
+
+def test_repeats_other_than_params_ask_for_are_one_line_asking_to_retrain(tmp_path, capsys):
+    """compare.seeds edited since train@gru ran (its folder holds gru-s7.pt, params ask for gru-s1.pt): one line
+    before anything is scored."""
+    write_eval_inputs(tmp_path)
+    (tmp_path / "models" / "seeds" / "gru").mkdir(parents=True)
+    (tmp_path / "models" / "gru.pt").write_bytes(b"stand-in checkpoint")
+    (tmp_path / "models" / "seeds" / "gru" / "gru-s7.pt").write_bytes(b"a repeat from older params")
+    with pytest.raises(SystemExit) as exit_info:
+        run_stage(load_stage("evaluate").main, argv(tmp_path))
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 1 and len(err.strip().splitlines()) == 1
+    assert re.search(r"models/seeds/gru: holds \['gru-s7.pt'\], but compare.models and compare.seeds ask for "
+                     r"\['gru-s1.pt'\]: run `dvc repro train@gru`", err), err
     assert not (tmp_path / "metrics").exists()

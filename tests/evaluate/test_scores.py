@@ -28,10 +28,10 @@ def test_rewriting_scores_gives_identical_bytes(tmp_path):
 def test_scores_of_another_text_ask_for_a_rerun(tmp_path):
     save_scores(tmp_path / "kn5", NLL)
     with pytest.raises(CharlmError, match=r"kn5/test\.npy: holds float32 \(2,\), expected float32 \(4,\) for the 5 "
-                                          r"tokens of the test split \(run `dvc repro evaluate_ngram@kn5`\)$"):
-        load_scores(tmp_path / "kn5", "test", tokens=5, stage="evaluate_ngram@kn5")
+                                          r"tokens of the test split \(run `dvc repro ngram`\)$"):
+        load_scores(tmp_path / "kn5", "test", tokens=5, stage="ngram")
     with pytest.raises(CharlmError, match=r"gru/test\.npy: not found \(run `dvc repro evaluate@gru`\)$"):
         load_scores(tmp_path / "gru", "test", tokens=5, stage="evaluate@gru")
     (tmp_path / "kn5" / "test.npy").write_bytes(b"not an array")
-    with pytest.raises(CharlmError, match=r"kn5/test\.npy: not a \.npy array \(run `dvc repro evaluate_ngram@kn5`\)$"):
-        load_scores(tmp_path / "kn5", "test", tokens=3, stage="evaluate_ngram@kn5")
+    with pytest.raises(CharlmError, match=r"kn5/test\.npy: not a \.npy array \(run `dvc repro ngram`\)$"):
+        load_scores(tmp_path / "kn5", "test", tokens=3, stage="ngram")

@@ -46,7 +46,7 @@ def write_member_scores(root) -> dict[str, dict[str, np.ndarray]]:
         scores["champion.dynamic"][split] = bigram.token_nll(tokens).astype(np.float32)
         scores["kn4"][split] = spotty_nll(tokens, seed={"val": 0, "test": 1}[split]).astype(np.float32)
     save_scores(root / "data/scores/champion", {f"dynamic.{s}": v for s, v in scores["champion.dynamic"].items()})
-    save_scores(root / "data/scores/kn4", scores["kn4"])
+    save_scores(root / "data/scores/ngram/kn4", scores["kn4"])
     return scores
 
 
@@ -95,8 +95,8 @@ def test_weights_come_from_val_only(tmp_path):
     write_member_scores(tmp_path)
     load_mix_stage().main(argv(tmp_path))
     before = json.loads((tmp_path / f"metrics/eval/{NAME}.json").read_text())
-    test = np.load(tmp_path / "data/scores/kn4/test.npy")
-    save_scores(tmp_path / "data/scores/kn4", {"test": test + 1})
+    test = np.load(tmp_path / "data/scores/ngram/kn4/test.npy")
+    save_scores(tmp_path / "data/scores/ngram/kn4", {"test": test + 1})
     load_mix_stage().main(argv(tmp_path))
     after = json.loads((tmp_path / f"metrics/eval/{NAME}.json").read_text())
     assert {k: v for k, v in after.items() if k.startswith(("weight.", "val."))} == \
@@ -118,7 +118,7 @@ def test_em_stopped_by_its_cap_is_a_metric_and_a_warning_line(tmp_path, capsys):
     # kn4 a near twin of champion.dynamic: the likelihood is almost flat between them, and EM crawls past its cap.
     scores = write_member_scores(tmp_path)
     rng = np.random.default_rng(0)
-    save_scores(tmp_path / "data/scores/kn4", {split: (nll + 0.03 * rng.standard_normal(len(nll))).astype(np.float32)
+    save_scores(tmp_path / "data/scores/ngram/kn4", {split: (nll + 0.03 * rng.standard_normal(len(nll))).astype(np.float32)
                                                for split, nll in scores["champion.dynamic"].items()})
     load_mix_stage().main(argv(tmp_path))
     text = (tmp_path / f"metrics/eval/{NAME}.json").read_text()
@@ -133,7 +133,7 @@ def test_em_stopped_by_its_cap_is_a_metric_and_a_warning_line(tmp_path, capsys):
 @pytest.mark.parametrize("missing, message", [
     ("champion/dynamic.val.npy",
      r"error: .*data/scores/champion/dynamic\.val\.npy: not found \(run `dvc repro evaluate@champion`\)"),
-    ("kn4/test.npy", r"error: .*data/scores/kn4/test\.npy: not found \(run `dvc repro evaluate_ngram@kn4`\)"),
+    ("ngram/kn4/test.npy", r"error: .*data/scores/ngram/kn4/test\.npy: not found \(run `dvc repro ngram`\)"),
 ])
 def test_missing_member_file_is_one_line_naming_it(tmp_path, capsys, missing, message):
     write_member_scores(tmp_path)

@@ -113,7 +113,7 @@ def test_score_of_the_test_split_equals_the_evaluate_stage(tiny_run, capsys, mon
     """The command reads test.txt as evaluate reads test.npy: the same bpc to 4 decimals, every way it scores."""
     monkeypatch.chdir(tiny_run.root)
     params = tiny_run.params
-    metrics = lambda name: json.loads((tiny_run.root / "metrics" / "eval" / f"{name}.json").read_text())
+    metrics = lambda key: json.loads((tiny_run.root / "metrics" / "eval" / f"{key}.json").read_text())
     streams = str(params["evaluate"]["batch_size"])
     (dynamic,) = params["evaluate"]["dynamic"]["models"]
     kn = max((n for n, p in params["ngram"].items() if p["smoothing"] == "kneser_ney"),
@@ -123,19 +123,27 @@ def test_score_of_the_test_split_equals_the_evaluate_stage(tiny_run, capsys, mon
         (f"models/{dynamic}.pt", [], "stream.test.bpc"),            # one stream: every character sees all before it
         (f"models/{dynamic}.pt", ["--dynamic"], "dynamic.test.bpc"),
         ("models/transformer.pt", ["--streams", streams], "test.bpc"),
-        (f"models/ngram-{kn}.npz", [], "test.bpc"),
+        (f"models/ngram/{kn}.npz", [], "test.bpc"),
         ("cm", [], "test.bpc"),   # the context mixer, rebuilt: train, then mixing fitted on val, then the text
     ]
     for model, flags, key in cases:
-        name = model.split("/")[-1].split(".")[0].removeprefix("ngram-")
-        expected = metrics(name)
+        expected = metrics(model.removeprefix("models/").split(".")[0])   # <name> or ngram/<name>
         out = scored(capsys, "--model", model, *flags, "data/interim/test.txt")
         assert out["chars"] == expected["test.chars"], (model, flags)
         assert round(out["bpc"], 4) == expected[key], (model, flags, key)
     with pytest.raises(SystemExit):
-        main(["score", "--model", f"models/ngram-{kn}.npz", "--dynamic", "data/interim/test.txt"])
+        main(["score", "--model", f"models/ngram/{kn}.npz", "--dynamic", "data/interim/test.txt"])
     assert "only neural models" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["score", "--model", "cm", "--streams", "2", "data/interim/test.txt"])
     assert "--model cm" in capsys.readouterr().err
+    other = tiny_run.root / "other-vocab.json"
+    other.write_text(json.dumps({**json.loads((tiny_run.root / "data/processed/vocab.json").read_text()),
+                                 "tokens": ["<unk>", " ", "x"]}))
+    try:
+        with pytest.raises(SystemExit):
+            main(["score", "--model", "cm", "--vocab", str(other), "data/interim/test.txt"])
+        assert "--model cm reads the project's train split" in capsys.readouterr().err
+    finally:
+        other.unlink()
     assert math.isfinite(out["ppl"])

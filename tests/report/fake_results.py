@@ -13,7 +13,8 @@ from charlm.evaluate.anchor import Candidate, anchor_metrics
 from charlm.io import read_json, write_json
 from charlm.cm.run import cm_model
 from charlm.mix.run import mix_model
-from charlm.report.load import ReportPaths, ScorePaths, seed_scores_name
+from charlm.model_names import model_key, repeats
+from charlm.report.load import ReportPaths, ScorePaths, repeat_path
 from charlm.report.run import build_report
 from charlm.params import parse_params
 from fake_lm import BigramLM, write_eval_inputs
@@ -74,10 +75,11 @@ def write_fake_results(root, params) -> dict:
         evaluation, nll = evaluate_lm(lm, splits, params.evaluate, len(vocab),
                                       dynamic=name in params.evaluate.dynamic.models,
                                       distributions=name in params.evaluate.distributions)
-        write_json(dirs["eval"] / f"{name}.json", evaluation)
-        save_scores(dirs["scores"] / name, nll)
-        (dirs["samples"] / f"{name}.md").parent.mkdir(parents=True, exist_ok=True)
-        (dirs["samples"] / f"{name}.md").write_text(
+        key = model_key(params, name)     # where each stage writes it: <name> or ngram/<name>
+        write_json(dirs["eval"] / f"{key}.json", evaluation)
+        save_scores(dirs["scores"] / key, nll)
+        (dirs["samples"] / f"{key}.md").parent.mkdir(parents=True, exist_ok=True)
+        (dirs["samples"] / f"{key}.md").write_text(
             samples_markdown(name, generate_samples(lm, vocab, params.evaluate), params.evaluate))
         # The keys each trainer writes (charlm.train.run.train_metrics, charlm.ngram.run.train_ngram).
         if neural:
@@ -92,14 +94,16 @@ def write_fake_results(root, params) -> dict:
                 (live / file).write_text("\n".join(lines) + "\n")
         else:
             metrics = {"train.tokens": 3000 * (i + 1), "train.epochs": 1, "order": params.ngram[name].order}
-        write_json(dirs["train"] / (f"{name}.json" if neural else f"ngram-{name}.json"), metrics)
-        for j, seed in enumerate(params.compare.seeds if name in params.compare.models else []):
+        write_json(dirs["train"] / f"{key}.json", metrics)
+        runs = {}
+        for j, (seed, repeat) in enumerate(repeats(params, name) if neural else []):
             # A repeat at another seed: the same kind of model, fitted on a slightly different share.
             share = len(train) * (i + 2) // (len(names) + 1) + 37 * (j + 1)
-            repeat = BigramLM(train[:share], len(vocab), name=name, directions=directions)
-            evaluation, nll = evaluate_lm(repeat, splits, params.evaluate, len(vocab))
-            write_json(dirs["eval"] / "seeds" / f"{seed_scores_name(name, seed)}.json", evaluation)
-            save_scores(dirs["scores"] / seed_scores_name(name, seed), nll)
+            lm = BigramLM(train[:share], len(vocab), name=name, directions=directions)
+            runs[repeat], nll = evaluate_lm(lm, splits, params.evaluate, len(vocab))
+            save_scores(repeat_path(dirs["scores"], name, seed), nll)
+        if neural:
+            write_json(dirs["eval"] / "seeds" / f"{name}.json", runs)
     for name in params.mix:
         metrics, nll = mix_model(name, params, dirs["scores"], processed, interim, processed / "vocab.json")
         write_json(dirs["eval"] / f"{name}.json", metrics)
@@ -115,7 +119,8 @@ def write_fake_results(root, params) -> dict:
 def fake_zpaq(dirs, params) -> dict:
     """metrics/anchor/zpaq.json from the real writer, for archive sizes that put the compressor in the middle
     of the models on test (and a little worse on val)."""
-    test_bpc = sorted(read_json(dirs["eval"] / f"{name}.json")["test.bpc"] for name in [*params.models, *params.ngram])
+    test_bpc = sorted(read_json(dirs["eval"] / f"{model_key(params, name)}.json")["test.bpc"]
+                      for name in [*params.models, *params.ngram])
     middle = (test_bpc[len(test_bpc) // 2 - 1] + test_bpc[len(test_bpc) // 2]) / 2
     texts = {split: (dirs["interim"] / f"{split}.txt").read_text() for split in ("train", "val", "test")}
     train_bytes = len(texts["train"]) // 4
@@ -168,3 +173,8 @@ def table_rows(report: str, heading: str, key: str = "model", which: int = 0
     cells = [[c.strip() for c in line.strip("|").split(" | ")] for line in tables[which]]
     header = cells[0]
     return header, {row[header.index(key)].replace("`", ""): row for row in cells[2:]}
+
+
+def eval_file(dirs, params, name: str, eval_dir=None):
+    """metrics/eval's file of entry `name`: <name>.json, or ngram/<name>.json for an n-gram."""
+    return (eval_dir or dirs["eval"]) / f"{model_key(params, name) if name in params.ngram else name}.json"

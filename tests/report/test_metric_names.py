@@ -15,7 +15,7 @@ from charlm.data.vocab import count_tokens, vocab_metrics
 from charlm.evaluate.run import evaluation_runtime
 from charlm.evaluate.anchor import Candidate, anchor_metrics, anchor_runtime
 from charlm.evaluate.zpaq import SKIPPED
-from charlm.headline import headline, read_folder, train_times
+from charlm.headline import headline, read_entries, read_folder, read_repeats, train_times
 from charlm.io import read_json
 from charlm.mix.run import mix_model
 from charlm.ngram.run import train_ngram
@@ -108,15 +108,19 @@ def written(tmp_path_factory) -> dict[str, list[dict]]:
     corpus = preprocess_books(TINY_BOOKS, tiny.data.books, tiny.preprocess)
     counts = {split: Counter(count_tokens(text, "char")) for split, text in corpus.texts.items()}
     return {
-        "metrics/eval/<model>.json": [read_json(f) for f in sorted(dirs["eval"].rglob("*.json"))]
+        "metrics/eval/<model>.json": [read_json(f) for f in sorted(dirs["eval"].rglob("*.json"))
+                                      if f.parent.name != "seeds"]
+                                     # metrics/eval/seeds/<model>.json: {<model>-s<seed>: the same keys}
+                                     + [m for f in sorted((dirs["eval"] / "seeds").glob("*.json"))
+                                        for m in read_json(f).values()]
                                      + [mix_metrics(root, params, dirs)],
         "metrics/train/<model>.json": [train_metrics(pos, 100, 1024) for pos in positions],
-        "metrics/train/ngram-<model>.json": [fitted.metrics for fitted in ngrams],
+        "metrics/train/ngram/<model>.json": [fitted.metrics for fitted in ngrams],
         "metrics/summary.json": [summary(collected.static, collected.entries, collected.seeds)],
-        "metrics/headline.json": [headline({**read_folder(dirs["eval"]), "mix": mix_metrics(root, params, dirs)},
-                                           read_folder(dirs["eval"] / "seeds"), read_folder(dirs["train"]),
+        "metrics/headline.json": [headline({**read_entries(dirs["eval"]), "mix": mix_metrics(root, params, dirs)},
+                                           read_repeats(dirs["eval"] / "seeds"), read_folder(dirs["train"]),
                                            anchor) for anchor in (SKIPPED, {"test.bpc": 1.6, "val.bpc": 1.7})],
-        "metrics/time.json": [train_times({"lstm": {}, "ngram-kn4": {}},
+        "metrics/time.json": [train_times({"lstm": {}},
                                           {"lstm": runtime_log(positions[0], Dist(), "portable")})],
         "metrics/runtime/<model>.json": [runtime_log(pos, Dist(), "portable") for pos in positions]
                                         + [evaluation_runtime(12.3, "portable")]
@@ -134,7 +138,7 @@ def written(tmp_path_factory) -> dict[str, list[dict]]:
 
 def test_the_fakes_cover_both_directions_and_every_smoothing_with_metrics(written):
     assert any("backward.test.bpc" in m for m in written["metrics/eval/<model>.json"])
-    assert {m["smoothing"] for m in written["metrics/train/ngram-<model>.json"]} == {"additive", "kneser_ney"}
+    assert {m["smoothing"] for m in written["metrics/train/ngram/<model>.json"]} == {"additive", "kneser_ney"}
 
 
 def test_every_written_key_is_documented(written):

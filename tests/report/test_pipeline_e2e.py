@@ -30,10 +30,11 @@ def ran(proc) -> set[str]:
 def test_full_repro_writes_every_model_and_is_up_to_date(repo):
     params = repo.params
     names = [*params["models"], *params["ngram"]]
+    key = {**{n: n for n in params["models"]}, **{n: f"ngram/{n}" for n in params["ngram"]}}   # where its files are
     dynamic = set(params["evaluate"]["dynamic"]["models"])
     assert dynamic and params["mix"]   # the tiny profile runs dynamic evaluation and a mixture
     for name in names:
-        metrics = json.loads((repo.root / "metrics" / "eval" / f"{name}.json").read_text())
+        metrics = json.loads((repo.root / "metrics" / "eval" / f"{key[name]}.json").read_text())
         assert metrics["test.bpc_ci_low"] <= metrics["test.bpc"] <= metrics["test.bpc_ci_high"], name
         assert ("backward.test.bpc" in metrics) == (name == "bilstm"), name
         assert ("dynamic.test.bpc" in metrics) == (name in dynamic), name
@@ -44,7 +45,13 @@ def test_full_repro_writes_every_model_and_is_up_to_date(repo):
         splits = ["val", "test", *(["stream.val", "stream.test", "dynamic.val", "dynamic.test"] if name in dynamic else [])]
         if name in kept:   # and the full distributions they were read from
             splits += [f"{mode}logp.{s}" for mode in ("", *(["dynamic."] if name in dynamic else [])) for s in ("val", "test")]
-        assert {p.name for p in (repo.root / "data" / "scores" / name).iterdir()} == {f"{s}.npy" for s in splits}, name
+        assert {p.name for p in (repo.root / "data" / "scores" / key[name]).iterdir()} == {f"{s}.npy" for s in splits}, name
+    for name in params["models"]:   # the seed repeats, trained by train@<name> and scored by evaluate@<name>
+        runs = json.loads((repo.root / "metrics" / "eval" / "seeds" / f"{name}.json").read_text())
+        seeds = params["compare"]["seeds"] if name in params["compare"]["models"] else []
+        assert sorted(runs) == sorted(f"{name}-s{s}" for s in seeds), name
+        assert sorted(p.name for p in (repo.root / "models" / "seeds" / name).iterdir()) == sorted(f"{r}.pt" for r in runs)
+        assert all((repo.root / "data" / "scores" / "seeds" / name / r / "test.npy").is_file() for r in runs)
     cm = json.loads((repo.root / "metrics" / "eval" / "cm.json").read_text())   # the context mixer
     assert cm["test.bpc_ci_low"] <= cm["test.bpc"] <= cm["test.bpc_ci_high"]
     assert {k.split(".val.")[0] for k in cm if k.startswith("ablation.")} == {
@@ -99,8 +106,7 @@ def test_forced_rerun_of_ngrams_mixes_zpaq_and_plot_changes_no_tracked_output(re
     """Issue 6 for the stages without training: fit and compression times go to metrics/runtime (not a DVC
     output), so a rerun from scratch (no run cache) writes the same bytes for every model, mixture, metric,
     chart and report."""
-    stages = {*(f"ngram@{name}" for name in repo.params["ngram"]), *(f"mix@{name}" for name in repo.params["mix"]),
-              "cm", "zpaq", "report"}
+    stages = {"ngram", *(f"mix@{name}" for name in repo.params["mix"]), "cm", "zpaq", "report"}
     lock = (repo.root / "dvc.lock").read_text()
     assert ran(repo.dvc("repro", "--force", "--single-item", *sorted(stages))) == stages
     assert (repo.root / "dvc.lock").read_text() == lock   # every output's md5 is unchanged
@@ -118,25 +124,23 @@ def test_editing_prefixes_reruns_no_training(repo):
     repo.edit_params(**{"evaluate.prefixes": ["alice was"]})
     try:
         stale = repo.stale_stages()
-        assert not {s for s in stale if s.startswith(("train@", "ngram@", "mix@", "zpaq"))}
-        assert {f"evaluate@{m}" for m in original["models"]} <= stale
-        assert {f"evaluate_ngram@{m}" for m in original["ngram"]} <= stale
+        # ngram fits in seconds and scores in the same stage, so it reruns
+        assert not {s for s in stale if s.startswith(("train@", "mix@", "zpaq"))}
+        assert {f"evaluate@{m}" for m in original["models"]} | {"ngram"} <= stale
     finally:
         repo.set_params(original)
     assert repo.stale_stages() == set()
 
 
 def test_editing_dynamic_evaluation_a_mixture_or_the_kernels_reruns_only_what_reads_it(repo):
-    """evaluate.dynamic is a param of the neural models' evaluate@ stages and of the report, not of
-    evaluate_ngram@ (it never scores an n-gram) nor of training; mix.<name> only of mix@<name> and the report;
+    """evaluate.dynamic is a param of the neural models' evaluate@ stages (which score the seed repeats too) and of
+    the report, not of ngram (it never scores an n-gram) nor of train@; mix.<name> only of mix@<name> and the report;
     runtime.kernels of every stage that computes with floats."""
     original = repo.params
     name = next(iter(original["mix"]))
     try:
         repo.edit_params(**{"evaluate.dynamic.lr": original["evaluate"]["dynamic"]["lr"] / 2})
-        repeats = {f"evaluate_seed@{m}-{s}" for m in original["compare"]["models"] for s in original["compare"]["seeds"]}
-        assert repeats   # the tiny profile has seed repeats: they are scored with evaluate.dynamic's params too
-        assert repo.stale_stages() == {*(f"evaluate@{m}" for m in original["models"]), *repeats, "report"}
+        assert repo.stale_stages() == {*(f"evaluate@{m}" for m in original["models"]), "report"}
         repo.set_params(original)
         repo.edit_params(**{f"mix.{name}.cache_order": original["mix"][name]["cache_order"] + 1})
         assert repo.stale_stages() == {f"mix@{name}", "report"}
@@ -145,9 +149,8 @@ def test_editing_dynamic_evaluation_a_mixture_or_the_kernels_reruns_only_what_re
         # stage that only moves text and integers.
         repo.edit_params(**{"runtime.kernels": "native"})
         stale = repo.stale_stages()
-        assert {s.split("@")[0] for s in stale} == {"train", "train_seed", "evaluate", "evaluate_seed", "ngram",
-                                                   "evaluate_ngram", "mix", "cm", "report"}
-        assert {f"train@{m}" for m in original["models"]} | {f"ngram@{m}" for m in original["ngram"]} <= stale
+        assert {s.split("@")[0] for s in stale} == {"train", "evaluate", "ngram", "mix", "cm", "report"}
+        assert {f"train@{m}" for m in original["models"]} | {"ngram"} <= stale
     finally:
         repo.set_params(original)
     assert repo.stale_stages() == set()
@@ -156,11 +159,11 @@ def test_editing_dynamic_evaluation_a_mixture_or_the_kernels_reruns_only_what_re
 def test_editing_one_model_reruns_and_changes_only_that_model(repo):
     assert "gru" in repo.params["compare"]["models"] and repo.params["compare"]["seeds"] == [1]
     repo.edit_params(**{"models.gru.hidden_size": 8})
-    # evaluate@gru and evaluate_seed@gru-1 follow once their models change
-    assert repo.stale_stages() == {"train@gru", "train_seed@gru-1", "report"}
+    # evaluate@gru follows once its model changes
+    assert repo.stale_stages() == {"train@gru", "report"}    # train@gru trains its repeat at seed 1 too
     # mix@<name> and cm depend on all of data/scores (dvc.yaml cannot list their members), so they rerun once
     # evaluate@gru rewrites data/scores/gru, and write the same numbers (gru is a member of neither: below).
-    assert ran(repo.dvc("repro")) == {"train@gru", "evaluate@gru", "train_seed@gru-1", "evaluate_seed@gru-1",
+    assert ran(repo.dvc("repro")) == {"train@gru", "evaluate@gru",
                                       *(f"mix@{m}" for m in repo.params["mix"]), "cm", "report", "headline"}
 
     diff = json.loads(repo.dvc("metrics", "diff", "--json").stdout)

@@ -18,13 +18,14 @@ from charlm.evaluate.paired import paired_bootstrap
 from charlm.evaluate.splits import EvalSplit, load_eval_split
 from charlm.params import load_params
 from charlm.io import read_json, write_json
+from charlm.model_names import model_key
 from charlm.report.compare import compare
 from charlm.report.compare.comparisons import Comparisons
 from charlm.report.compare.seeds import SeedStats, seed_ranking
 from charlm.report.draw.charts import efficiency
 from charlm.report.load import collect_mixes, collect_results, load, read_anchor, seed_entry
 from charlm.report.render import mixtures, rankings
-from fake_results import build, build_fake_report, report_paths, table_rows
+from fake_results import build, build_fake_report, eval_file, report_paths, table_rows
 from helpers import TINY_PARAMS
 
 KINDS = {"rnn": "comparison", "gru": "comparison", "lstm": "comparison", "deep_lstm": "comparison",
@@ -40,7 +41,7 @@ def built(tmp_path_factory):
 
 def evals(dirs, params) -> dict[str, dict]:
     """Every metrics file the report reads, by the entry name the report shows."""
-    out = {name: read_json(dirs["eval"] / f"{name}.json") for name in [*params.models, *params.ngram, *params.mix, "cm"]}
+    out = {name: read_json(eval_file(dirs, params, name)) for name in [*params.models, *params.ngram, *params.mix, "cm"]}
     out["champion (dynamic)"] = {k.removeprefix("dynamic."): v for k, v in out["champion"].items()
                                  if k.startswith("dynamic.")}
     out["zpaq"] = read_json(dirs["anchor"])
@@ -135,8 +136,9 @@ def paired(dirs, params, a: tuple[str, str], b: tuple[str, str]):
     here from the files, as the report must."""
     split = load_eval_split("test", dirs["processed"], dirs["interim"], load_vocab(dirs["processed"] / "vocab.json"))
     def nll(folder, file):
-        root = dirs["mix"] if folder in [*params.mix, "cm"] else dirs["scores"]
-        return np.load(root / folder / f"{file}.npy")
+        if folder in [*params.mix, "cm"]:
+            return np.load(dirs["mix"] / folder / f"{file}.npy")
+        return np.load(dirs["scores"] / model_key(params, folder) / f"{file}.npy")
     e = params.evaluate
     return paired_bootstrap(nll(*a), nll(*b), split.widths[1:], split.starts[1:], e.bootstrap_block,
                             e.bootstrap_samples, e.seed)
@@ -165,8 +167,8 @@ def test_the_comparison_ranks_architectures_by_their_mean_over_seeds(built):
     params, dirs, report, summary = built
     header, rows = table_rows(report, "The architecture comparison (equal budget)")
     assert list(params.compare.models) == ["rnn", "gru"] and list(params.compare.seeds) == [1]
-    bpc = {m: [read_json(dirs["eval"] / f"{m}.json")["test.bpc"],
-               *(read_json(dirs["eval"] / "seeds" / f"{m}-s{s}.json")["test.bpc"] for s in params.compare.seeds)]
+    bpc = {m: [read_json(eval_file(dirs, params, m))["test.bpc"],
+               *(read_json(dirs["eval"] / "seeds" / f"{m}.json")[f"{m}-s{s}"]["test.bpc"] for s in params.compare.seeds)]
            for m in params.compare.models}
     order = sorted(bpc, key=lambda m: np.mean(bpc[m]))
     assert list(rows) == order
@@ -216,7 +218,7 @@ def test_a_mixture_row_lists_its_members_with_their_weights(built):
                                        f"`kn4` {mix['weight.kn4']:.3f}, cache (order 3) {mix['weight.cache']:.3f}")
     assert row["test bpc [95% CI]"] == interval(mix)
     assert row["val bpc"] == f"{mix['val.bpc']:.4f}"
-    members = {m: read_json(dirs["eval"] / f"{m.split('.')[0]}.json")[("dynamic." if "." in m else "") + "test.bpc"]
+    members = {m: read_json(eval_file(dirs, params, m.split('.')[0]))[("dynamic." if "." in m else "") + "test.bpc"]
                for m in params.mix["ensemble"].members}
     best = min(members, key=members.get)
     d = paired(dirs, params, ("ensemble", "test"), (best.split(".")[0], "dynamic.test" if "." in best else "test"))
@@ -291,7 +293,7 @@ def test_old_or_missing_inputs_ask_for_the_stage_that_writes_them(built, tmp_pat
     for name, key, stage in (("gru", "test.oov_rate", "evaluate@gru"),
                              ("champion", "dynamic.test.bpc", "evaluate@champion"),
                              ("ensemble", "weight.kn4", "mix@ensemble")):
-        metrics = read_json(dirs["eval"] / f"{name}.json")
+        metrics = read_json(eval_file(dirs, params, name))
         write_json(eval_dir / f"{name}.json", {k: v for k, v in metrics.items() if k != key})
         with pytest.raises(CharlmError, match=rf"{name}\.json: no key '{re.escape(key)}' \(written by an older "
                                               rf"charlm\?\): run `dvc repro {stage}`$"):
@@ -316,10 +318,10 @@ def test_the_efficiency_chart_draws_each_neural_models_whole_curve_against_compu
         for name in params.models:
             curve = pd.read_csv(dirs["live"] / name / "plots" / "metrics" / "val" / "bpc_forward.tsv", sep="\t")
             line = lines[name]   # the champion is named `champion`: its label needs no "(champion)"
-            num_parameters = read_json(dirs["eval"] / f"{name}.json")["num_parameters"]
+            num_parameters = read_json(eval_file(dirs, params, name))["num_parameters"]
             np.testing.assert_allclose(line.get_xdata(), curve["step"] * 6 * num_parameters)
             np.testing.assert_allclose(line.get_ydata(), curve["bpc_forward"])
-        ngram_val = min(read_json(dirs["eval"] / f"{name}.json")["val.bpc"] for name in params.ngram)
+        ngram_val = min(read_json(eval_file(dirs, params, name))["val.bpc"] for name in params.ngram)
         assert list(lines["best n-gram (kn4)"].get_ydata()) == [ngram_val] * 2
         assert list(lines["zpaq -m1"].get_ydata()) == [anchor.metrics["val.bpc"]] * 2
         assert set(lines) == {*params.models, "best n-gram (kn4)", "zpaq -m1"}

@@ -12,12 +12,13 @@ import pytest
 
 from charlm.errors import CharlmError
 from charlm.io import read_json
+from charlm.model_names import model_key
 from charlm.report.compare.bits import bits_analysis
 from charlm.report.draw.bits import BITS_FILES
 from charlm.report.draw.charts import CHART_FILES
 from charlm.report.load import ScorePaths, collect_results, load
 from charlm.stage import run_stage
-from fake_results import build, build_fake_report, report_paths, table_rows
+from fake_results import build, build_fake_report, eval_file, report_paths, table_rows
 from helpers import REPO
 
 
@@ -94,14 +95,14 @@ def test_report_shows_each_neural_models_budget_beside_what_it_used(built):
 
 
 def params_count(dirs, name: str) -> int:
-    return json.loads((dirs["eval"] / f"{name}.json").read_text())["num_parameters"]
+    return read_json(dirs["eval"] / f"{name}.json")["num_parameters"]     # a neural model's
 
 
 def test_summary_and_table_rank_every_model_by_its_evaluated_test_bpc(built):
     params, dirs, report, summary = built
     names = [*params.models, *params.ngram]
     # The scores as the evaluate stage wrote them, not as the summary repeats them.
-    test_bpc = {name: json.loads((dirs["eval"] / f"{name}.json").read_text())["test.bpc"] for name in names}
+    test_bpc = {name: read_json(eval_file(dirs, params, name))["test.bpc"] for name in names}
     assert len(set(test_bpc.values())) == len(names)            # no ties: the order is the scores' alone
     best_first = sorted(names, key=test_bpc.get)
     assert sorted(summary["models"]) == sorted(names)
@@ -119,8 +120,7 @@ def test_summary_and_table_rank_every_model_by_its_evaluated_test_bpc(built):
             assert rows[name][header.index("rank")] == str(rank)
             assert rows[name][header.index("test bpc [95% CI]")].startswith(f"**{test_bpc[name]:.4f}** ["), name
     for name, model in summary["models"].items():
-        train = json.loads((dirs["train"] / (f"{name}.json" if name in params.models else f"ngram-{name}.json"))
-                           .read_text())
+        train = read_json(dirs["train"] / f"{model_key(params, name)}.json")
         assert model["train.tokens"] == train["train.tokens"]
         if name in params.models:
             assert model["train.flops"] == 6 * params_count(dirs, name) * train["train.tokens"]
@@ -189,7 +189,7 @@ def test_train_metrics_with_the_old_key_names_ask_for_a_rerun(built, tmp_path):
 def test_report_shows_where_the_bits_go_for_the_best_of_each_kind(built):
     params, dirs, report, _ = built
     section = report.split("## Where the bits go\n", 1)[1].split("\n## ", 1)[0]
-    val_bpc = {name: read_json(dirs["eval"] / f"{name}.json")["val.bpc"] for name in [*params.models, *params.ngram]}
+    val_bpc = {name: read_json(eval_file(dirs, params, name))["val.bpc"] for name in [*params.models, *params.ngram]}
     neural, ngram = min(params.models, key=val_bpc.get), min(params.ngram, key=val_bpc.get)
     assert f"best neural model (`{neural}`)" in section and f"best n-gram (`{ngram}`)" in section
     for name in BITS_FILES:
@@ -227,7 +227,6 @@ def test_missing_scores_name_the_file_and_the_stage(built, tmp_path):
     results = collect_results(params, dirs["eval"], dirs["train"], dirs["live"], dirs["samples"])
     shutil.copytree(dirs["scores"], tmp_path / "scores")
     best = min((r for r in results if r.kind == "n-gram"), key=lambda r: r.eval["val.bpc"])
-    (tmp_path / "scores" / best.name / "test.npy").unlink()
-    with pytest.raises(CharlmError, match=rf"{best.name}/test\.npy: not found \(run `dvc repro "
-                                          rf"evaluate_ngram@{best.name}`\)$"):
+    (tmp_path / "scores" / "ngram" / best.name / "test.npy").unlink()
+    with pytest.raises(CharlmError, match=rf"ngram/{best.name}/test\.npy: not found \(run `dvc repro ngram`\)$"):
         load(params, dataclasses.replace(report_paths(dirs), scores=ScorePaths(tmp_path / "scores", dirs["mix"])))

@@ -17,7 +17,7 @@ from charlm.kernels import PORTABLE_ENV, cpu_flags, is_x86_64_v3, use_kernels
 from helpers import REPO, tool_env
 from trainkit import run_stage, stage_command, tiny_corpus, tiny_params
 
-FLOAT_STAGES = ("train", "evaluate", "ngram", "mix", "report")   # scripts; train_seed@, evaluate_seed@ run two of them
+FLOAT_STAGES = ("train", "evaluate", "ngram", "mix", "report")   # stage scripts
 
 
 def _python(code: str) -> str:

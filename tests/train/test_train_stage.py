@@ -28,24 +28,34 @@ def _argv(tmp_path, data, params, name="gru", out="out"):
     out = tmp_path / out
     return ["--params", str(params), "--name", name, "--data", str(data), "--vocab", str(data / "vocab.json"),
             "--model", str(out / "m.pt"), "--resume", str(out / "r.pt"), "--metrics", str(out / "m.json"),
-            "--live", str(out / "live"), "--runtime", str(out / "runtime.json")]
+            "--live", str(out / "live"), "--runtime", str(out / "runtime.json"), "--repeats", str(out / "seeds"),
+            "--repeat-metrics", str(out / "seeds-metrics"), "--repeat-runtime", str(out / "seeds-runtime")]
 
 
-def test_a_repeat_at_another_seed_is_that_seed_s_run(tmp_path, data):
-    """--seed (train_seed@<model>-<seed>) trains exactly what train.seed = <seed> would, and differs from seed 0."""
+def test_a_compared_model_trains_each_repeat_as_that_seed_s_own_run(tmp_path, data):
+    """train@gru with compare.seeds [1] writes gru-s1.pt: exactly what train.seed = 1 trains, not seed 0's model;
+    every resume checkpoint is gone once the stage completes."""
     params = tiny_params(tmp_path / "p.yaml", train={"max_tokens": 1200, "eval_every_tokens": 600})
-    seeded = tmp_path / "p1.yaml"
     raw = yaml.safe_load(params.read_text())
-    raw["train"]["seed"], raw["compare"]["seeds"] = 1, []     # seed 1 as the shared seed, so no repeat at it
+    assert raw["train"]["seed"] == 0 and "gru" in raw["compare"]["models"]
+    raw["compare"]["seeds"] = [1]
+    params.write_text(yaml.safe_dump(raw, sort_keys=False))
+    seeded = tmp_path / "p1.yaml"       # seed 1 as its own run, and no repeats
+    raw["train"]["seed"], raw["compare"]["models"] = 1, []
     seeded.write_text(yaml.safe_dump(raw, sort_keys=False))
-    stage.main([*_argv(tmp_path, data, params, out="repeat"), "--seed", "1"])
-    stage.main(_argv(tmp_path, data, seeded, out="seeded"))
-    stage.main(_argv(tmp_path, data, params, out="own"))
-    weights = {out: load_checkpoint(tmp_path / out / "m.pt", MODEL_FORMAT)["state_dict"]
-               for out in ("repeat", "seeded", "own")}
+    stage.main(_argv(tmp_path, data, params, "gru", out="compared"))
+    stage.main(_argv(tmp_path, data, seeded, "gru", out="seeded"))
+    compared, seeded_out = tmp_path / "compared", tmp_path / "seeded"
+    weights = {out: load_checkpoint(path, MODEL_FORMAT)["state_dict"]
+               for out, path in (("repeat", compared / "seeds" / "gru-s1.pt"), ("seeded", seeded_out / "m.pt"),
+                                 ("own", compared / "m.pt"))}
     assert all(bool((weights["repeat"][k] == weights["seeded"][k]).all()) for k in weights["seeded"])
     assert not all(bool((weights["repeat"][k] == weights["own"][k]).all()) for k in weights["own"])
-    assert (tmp_path / "repeat" / "m.json").read_text() == (tmp_path / "seeded" / "m.json").read_text()
+    assert (compared / "seeds-metrics" / "gru-s1.json").read_bytes() == (seeded_out / "m.json").read_bytes()
+    assert json.loads((compared / "seeds-runtime" / "gru-s1.json").read_text())["tokens_per_s"] > 0
+    assert not list(compared.glob("*.resume.pt")) and not list(compared.glob("*r.pt"))
+    # A model outside compare.models has no repeats, but its repeat folders exist: they are DVC outputs.
+    assert sorted(p.name for p in (seeded_out / "seeds").iterdir()) == [] and (seeded_out / "seeds-metrics").is_dir()
 
 
 def test_outputs_model_metrics_and_curves(tmp_path, data):

@@ -42,7 +42,9 @@ def stage_command(tmp: Path, name: str, params: Path, data: Path, out: Path) -> 
     return [sys.executable, str(REPO / "stages" / "train.py"), "--params", str(params), "--name", name,
             "--data", str(data), "--vocab", str(data / "vocab.json"), "--model", str(out / f"{name}.pt"),
             "--resume", str(out / f"{name}.resume.pt"), "--metrics", str(out / f"{name}.json"),
-            "--live", str(out / "live"), "--runtime", str(out / f"{name}.runtime.json")]
+            "--live", str(out / "live"), "--runtime", str(out / f"{name}.runtime.json"),
+            "--repeats", str(out / "seeds"), "--repeat-metrics", str(out / "seeds-metrics"),
+            "--repeat-runtime", str(out / "seeds-runtime")]
 
 
 def run_stage(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:

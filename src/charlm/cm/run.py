@@ -29,7 +29,7 @@ from charlm.errors import CharlmError
 from charlm.evaluate.scores import load_distributions
 from charlm.evaluate.splits import EvalSplit, load_eval_split
 from charlm.evaluate.summary import rounded, split_metrics
-from charlm.model_names import eval_stage
+from charlm.model_names import eval_stage, model_key
 from charlm.params import Params
 
 LN2 = float(np.log(2))
@@ -42,7 +42,7 @@ def member_distributions(params: Params, scores_dir: Path, split: EvalSplit, voc
     for m, member in enumerate(params.cm.members):
         model, _, mode = member.partition(".")
         name = f"{mode}.logp.{split.name}" if mode else f"logp.{split.name}"
-        logp = load_distributions(scores_dir / model, name, len(split.tokens), vocab_size, eval_stage(params, model))
+        logp = load_distributions(scores_dir / model_key(params, model), name, len(split.tokens), vocab_size, eval_stage(params, model))
         np.exp(logp, out=out[m])
     return out
 

@@ -2,8 +2,9 @@
 val, scored on test; metrics keyed as metrics/eval's plus `weight.<component>`, `num_members` and EM's
 `em.converged`, `em.iterations` (a fit stopped by the cap is also a warning line on stderr).
 
-    data/scores/<model>/<split>.npy            member "<model>": its static scores
-    data/scores/<model>/dynamic.<split>.npy    member "<model>.dynamic": dynamic evaluation's scores
+    data/scores/<key>/<split>.npy              member "<model>": its static scores
+    data/scores/<key>/dynamic.<split>.npy      member "<model>.dynamic": dynamic evaluation's scores
+                                               (<key>: <model>, or ngram/<model> for an n-gram: model_key)
     cache_order > 0                            component "cache": cache.py over the split's own text
 
 Weights are fitted on val only and then applied unchanged to test, so test.bpc is a held-out number.
@@ -24,7 +25,7 @@ from charlm.evaluate.scores import load_scores
 from charlm.evaluate.splits import EvalSplit, load_eval_split
 from charlm.mix.cache import cache_nll
 from charlm.mix.em import MAX_ITERATIONS, fit_weights, mixture_nll
-from charlm.model_names import eval_stage
+from charlm.model_names import eval_stage, model_key
 from charlm.params import MixParams, Params
 
 CACHE = "cache"   # the cache component's name in weight.<component>
@@ -36,13 +37,14 @@ def member_nll(scores_dir: Path, member: str, split: EvalSplit, params: Params, 
     stage = eval_stage(params, model)
     # "dynamic.val" reads <model>/dynamic.val.npy, the file dynamic evaluation writes beside val.npy (scores.py).
     file_split = f"{mode}.{split.name}" if mode else split.name
-    nll = load_scores(scores_dir / model, file_split, len(split.tokens), stage)
+    folder = scores_dir / model_key(params, model)
+    nll = load_scores(folder, file_split, len(split.tokens), stage)
     # Dynamic scores can predate the check that now stops a blown-up adaptation (a run cache, a remote), and
     # EM would quietly weight such a member to 0. Static scores cannot blow up after training passed its own
     # check; a merely bad static model (a tiny add-ε, say) is a fair member, so the rule is not for them.
     problem = diverged_at(nll, vocab_size, first_token=1) if mode == "dynamic" else None
     if problem:
-        raise CharlmError(f"{scores_dir / model / file_split}.npy: member {member!r} {problem}; "
+        raise CharlmError(f"{folder / file_split}.npy: member {member!r} {problem}; "
                           f"run `dvc repro -f {stage}` again")
     return nll
 

@@ -15,7 +15,7 @@ from charlm.params import Params
 @dataclass(frozen=True)
 class FittedNgram:
     model: NgramModel
-    metrics: dict   # metrics/train/ngram-<name>.json: a DVC output, so only what the inputs determine
+    metrics: dict   # metrics/train/ngram/<name>.json: a DVC output, so only what the inputs determine
     runtime: dict   # metrics/runtime/ngram-<name>.json: this run's timings, which vary run to run
 
 

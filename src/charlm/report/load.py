@@ -19,7 +19,7 @@ from charlm.errors import CharlmError
 from charlm.evaluate.scores import load_scores
 from charlm.evaluate.splits import EvalSplit, load_eval_split
 from charlm.io import read_json
-from charlm.model_names import eval_stage, train_stage
+from charlm.model_names import SEEDS_FOLDER, eval_stage, model_key, repeat_name, repeats, train_stage
 from charlm.params import Params
 from charlm.report.results import Anchor, CMResult, MixResult, ModelResult
 
@@ -35,17 +35,17 @@ RANKED_KEYS = ("test.bpc", "test.bpc_ci_low", "test.bpc_ci_high", "val.bpc", "te
 
 @dataclass(frozen=True)
 class ScorePaths:
-    scores: Path          # data/scores: each model's, and each compare.seeds repeat's
+    scores: Path          # data/scores: <model>/, ngram/<name>/, and each compare.seeds repeat's in seeds/<model>/
     mix: Path             # data/mix
 
 
 @dataclass(frozen=True)
 class ReportPaths:
     """Everything the report stage reads (all DVC-tracked, never metrics/runtime) and writes."""
-    eval: Path          # metrics/eval: <name>.json of every model and mixture, seeds/<model>-s<seed>.json
-    train: Path         # metrics/train: <name>.json, ngram-<name>.json
+    eval: Path          # metrics/eval: <name>.json of every model and mixture, ngram/<name>.json, seeds/<model>.json
+    train: Path         # metrics/train: <name>.json, ngram/<name>.json
     live: Path          # dvclive/train: each neural model's curves
-    samples: Path       # reports/samples
+    samples: Path       # reports/samples: <name>.md, ngram/<name>.md
     data: Path          # metrics/data.json: which books match their pin
     scores: ScorePaths  # per-token test nll: data/scores (models and seed repeats), data/mix
     processed: Path     # data/processed: test.npy and vocab.json (each token's width in characters)
@@ -90,10 +90,9 @@ def seed_entry(model: str, seed: int) -> str:
     return f"{model}@{seed}"
 
 
-def seed_scores_name(model: str, seed: int) -> str:
-    """The scores folder (data/scores/<name>) and metrics file (metrics/eval/seeds/<name>.json) of a repeat; the
-    dash keeps it apart from every model name (letters, digits and _)."""
-    return f"{model}-s{seed}"
+def repeat_path(folder: Path, model: str, seed: int) -> Path:
+    """Where evaluate@<model> keeps the scores of its repeat at `seed` under data/scores: seeds/<model>/<model>-s<seed>."""
+    return folder / SEEDS_FOLDER / model / repeat_name(model, seed)
 
 
 def _require(path: Path, name: str, what: str, stage: str, section: str = "model") -> Path:
@@ -136,12 +135,13 @@ def collect_results(params: Params, eval_dir: Path, train_dir: Path, live_dir: P
         neural = name in params.models
         trained_by, scored_by = train_stage(params, name), eval_stage(params, name)
         dynamic = name in params.evaluate.dynamic.models
-        eval_path = _require(eval_dir / f"{name}.json", name, "its evaluation", scored_by)
+        where = model_key(params, name)   # <name> or ngram/<name> under each folder
+        eval_path = _require(eval_dir / f"{where}.json", name, "its evaluation", scored_by)
         keys = [*RANKED_KEYS, *(f"dynamic.{key}" for key in RANKED_KEYS if dynamic)]
         evaluation = require_keys(read_json(eval_path), keys, eval_path, scored_by)
-        train = read_train_metrics(_require(train_dir / (f"{name}.json" if neural else f"ngram-{name}.json"),
-                                            name, "its training metrics", trained_by), trained_by)
-        samples = _require(samples_dir / f"{name}.md", name, "its samples", scored_by).read_text("utf-8")
+        train = read_train_metrics(_require(train_dir / f"{where}.json", name, "its training metrics", trained_by),
+                                   trained_by)
+        samples = _require(samples_dir / f"{where}.md", name, "its samples", scored_by).read_text("utf-8")
         if neural:
             model = params.models[name]
             settings = {f"models.{name}": model.model_dump()}
@@ -158,15 +158,17 @@ def collect_results(params: Params, eval_dir: Path, train_dir: Path, live_dir: P
 
 def read_seed_evals(params: Params, eval_dir: Path) -> dict[str, list[dict]]:
     """Each compare.models entry's eval metrics at every seed of compare.seeds, in that order, from
-    metrics/eval/seeds/<model>-s<seed>.json."""
+    metrics/eval/seeds/<model>.json (evaluate@<model>)."""
     out = {}
     for name in params.compare.models:
+        stage = eval_stage(params, name)
+        path = _require(eval_dir / SEEDS_FOLDER / f"{name}.json", name, "its repeats' evaluation", stage)
+        runs = read_json(path)
         out[name] = []
-        for seed in params.compare.seeds:
-            repeat = seed_scores_name(name, seed)
-            path = _require(eval_dir / "seeds" / f"{repeat}.json", name, f"its seed-{seed} evaluation",
-                            f"evaluate_seed@{repeat}")
-            out[name].append(require_keys(read_json(path), RANKED_KEYS, path, f"evaluate_seed@{repeat}"))
+        for seed, repeat in repeats(params, name):
+            if repeat not in runs:
+                raise CharlmError(f"{path}: no repeat {repeat!r} (compare.seeds has {seed}): run `dvc repro {stage}`")
+            out[name].append(require_keys(runs[repeat], RANKED_KEYS, path, stage))
     return out
 
 
@@ -205,18 +207,19 @@ def load_nll(params: Params, paths: ScorePaths, tokens: int) -> dict[str, np.nda
     nll = {}
     for name in [*params.models, *params.ngram]:
         stage = eval_stage(params, name)
-        nll[name] = load_scores(paths.scores / name, "test", tokens, stage)
+        folder = paths.scores / model_key(params, name)
+        nll[name] = load_scores(folder, "test", tokens, stage)
         if name in params.evaluate.dynamic.models:
             for mode in ("stream", "dynamic"):
-                nll[f"{name}.{mode}"] = load_scores(paths.scores / name, f"{mode}.test", tokens, stage)
+                nll[f"{name}.{mode}"] = load_scores(folder, f"{mode}.test", tokens, stage)
     for name in params.mix:
         nll[name] = load_scores(paths.mix / name, "test", tokens, f"mix@{name}")
     nll["cm"] = load_scores(paths.mix / "cm", "test", tokens, "cm")
     for name in params.compare.models:
         nll[seed_entry(name, params.model_train(name).seed)] = nll[name]
-        for seed in params.compare.seeds:
-            folder = seed_scores_name(name, seed)
-            nll[seed_entry(name, seed)] = load_scores(paths.scores / folder, "test", tokens, f"evaluate_seed@{folder}")
+        for seed, _ in repeats(params, name):
+            nll[seed_entry(name, seed)] = load_scores(repeat_path(paths.scores, name, seed), "test", tokens,
+                                                      eval_stage(params, name))
     return nll
 
 

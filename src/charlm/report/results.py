@@ -18,7 +18,7 @@ class ModelResult:
     name: str
     kind: str                   # "neural" or "n-gram"
     eval: dict                  # metrics/eval/<name>.json (flat keys)
-    train: dict                 # metrics/train/<name>.json, or metrics/train/ngram-<name>.json (same key names)
+    train: dict                 # metrics/train/<name>.json, or metrics/train/ngram/<name>.json (same key names)
     settings: dict              # {"models.<name>": ...} or {"ngram.<name>": ...}
     samples: str                # reports/samples/<name>.md
     curve: pd.DataFrame | None  # neural only: tokens, epoch, val_bpc, train_loss_nats

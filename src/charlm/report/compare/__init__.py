@@ -8,7 +8,7 @@ architecture comparison adds the spread across the seeds of compare.seeds.
     <model>.dynamic   data/scores/<model>/dynamic.test.npy     dynamic evaluation, one stream
     <mix>             data/mix/<mix>/test.npy
     cm                data/mix/cm/test.npy
-    <model>@<seed>    data/scores/<model>-s<seed>/test.npy      a repeat at another train.seed (compare.seeds)
+    <model>@<seed>    data/scores/seeds/<model>/<model>-s<seed>/test.npy   a repeat at another train.seed (compare.seeds)
     zpaq              none: a compressor gives one size per split, so no paired test by character; with
                       zpaq.per_book, one cost per test book, so a paired test over books
                       (charlm.evaluate.paired_books) against any entry with per-book scores
