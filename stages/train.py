@@ -25,8 +25,9 @@ def main(argv=None) -> None:
     parser.add_argument("--runtime", type=Path, required=True,
                         help="timings log (not a DVC output: it differs run to run)")
     parser.add_argument("--repeats", type=Path, required=True,
-                        help="output folder: <name>-s<seed>.pt per compare.seeds repeat (empty for other models)")
-    parser.add_argument("--repeat-metrics", type=Path, required=True, help="output folder: <name>-s<seed>.json")
+                        help="output folder: <name>-s<seed>.pt per compare.seeds repeat, and repeats.json listing them")
+    parser.add_argument("--repeat-metrics", type=Path, required=True,
+                        help="output: every repeat's metrics, {<name>-s<seed>: metrics} ({} for no repeats)")
     parser.add_argument("--repeat-runtime", type=Path, required=True,
                         help="folder of the repeats' timings logs, <name>-s<seed>.json (not a DVC output)")
     args = parser.parse_args(argv)
@@ -35,27 +36,29 @@ def main(argv=None) -> None:
     # Only now numpy and torch: they fix their CPU kernels when imported (charlm.kernels).
     from charlm.data.ids import load_ids
     from charlm.data.vocab import load_vocab
-    from charlm.model_names import repeats
+    from charlm.model_names import REPEATS_INDEX, repeats
     from charlm.models.checkpoint import save_checkpoint
     from charlm.train.distributed import session
     from charlm.train.run import fit, train_params
 
     vocab = load_vocab(args.vocab)
     train_ids, val_ids = (load_ids(Path(args.data) / f"{split}.npy", len(vocab)) for split in ("train", "val"))
-    runs = [(params, args.resume, args.live, args.model, args.metrics, args.runtime)]
+    todo = repeats(params, args.name)
+    runs = [(params, args.resume, args.live, args.model, args.runtime)]
     runs += [(params.with_seed(args.name, seed), args.resume.with_name(f"{repeat}.resume.pt"), None,
-              args.repeats / f"{repeat}.pt", args.repeat_metrics / f"{repeat}.json",
-              args.repeat_runtime / f"{repeat}.json") for seed, repeat in repeats(params, args.name)]
+              args.repeats / f"{repeat}.pt", args.repeat_runtime / f"{repeat}.json") for seed, repeat in todo]
+    metrics = []
     with session(train_params(params, args.name).device) as dist:
-        for run_params, resume, live, model, metrics, runtime in runs:
+        for run_params, resume, live, model, runtime in runs:
             fitted = fit(run_params, args.name, vocab, train_ids, val_ids, resume_path=resume, live_dir=live, dist=dist)
             if dist.is_main:
                 save_checkpoint(model, fitted.model_file)
-                write_json(metrics, fitted.metrics)
                 write_json(runtime, fitted.runtime)
+                metrics.append(fitted.metrics)
     if dist.is_main:
-        for folder in (args.repeats, args.repeat_metrics):
-            folder.mkdir(parents=True, exist_ok=True)   # DVC outputs, empty for a model outside compare.models
+        write_json(args.metrics, metrics[0])
+        write_json(args.repeat_metrics, {repeat: m for (_, repeat), m in zip(todo, metrics[1:])})
+        write_json(args.repeats / REPEATS_INDEX, {repeat: seed for seed, repeat in todo})
         # Only now is the stage complete. A kill before this line resumes every run from its checkpoint: a
         # finished one at its end, the unfinished one from its last evaluation.
         for _, resume, *_ in runs:

@@ -55,6 +55,12 @@ def repeat_name(name: str, seed: int) -> str:
     return f"{name}-s{seed}"
 
 
+# train@<model> writes it into models/seeds/<model>/ and evaluate@<model> into data/scores/seeds/<model>/: which
+# repeats the folder holds, {<model>-s<seed>: seed} ({} for a model outside compare.models). It makes a folder
+# without repeats a folder with one file, since DVC warns on every run about an empty output folder.
+REPEATS_INDEX = "repeats.json"
+
+
 def repeats(params, name: str) -> list[tuple[int, str]]:
     """(seed, repeat_name) of each compare.seeds repeat that train@<name> trains and evaluate@<name> scores;
     [] for a model outside compare.models; a name not under `models`: CharlmError."""

@@ -78,7 +78,8 @@ def test_two_runs_from_scratch_are_byte_identical(tiny_repo, book_server, tmp_pa
     tiny_repo.dvc("repro", "encode")
     other.dvc("repro", "encode")
     first, second = outputs(tiny_repo.root), outputs(other.root)
-    assert len(first) == len(TINY_BOOKS) + 4 + 4 + 2 + 1  # raw, interim, processed, metrics, dvc.lock
+    manifests = len(list((REPO / "stages").glob("*.py"))) - 1   # data/code: one per stage script but code's own
+    assert len(first) == len(TINY_BOOKS) + 4 + 4 + 2 + 1 + manifests  # raw, interim, processed, metrics, dvc.lock
     assert first == second
 
 

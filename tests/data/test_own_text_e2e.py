@@ -35,7 +35,7 @@ def test_a_folder_of_txt_files_is_a_corpus_in_one_command(tmp_path):
                           timeout=600)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
-    expected = {"fetch", "preprocess", "build_vocab", "encode", "train@champion", "evaluate@champion", "ngram",
+    expected = {"code", "fetch", "preprocess", "build_vocab", "encode", "train@champion", "evaluate@champion", "ngram",
                 *(f"mix@{name}" for name in params["mix"]), "cm", "zpaq", "report", "headline"}
     assert stage_lines(out, "Running stage") == expected, out
     assert "warning" not in out, out

@@ -37,6 +37,7 @@ def test_stage_writes_metrics_and_samples(tmp_path, monkeypatch):
     (tmp_path / "models" / "seeds" / "gru").mkdir(parents=True)
     (tmp_path / "models" / "gru.pt").write_bytes(b"stand-in checkpoint")
     (tmp_path / "models" / "seeds" / "gru" / "gru-s1.pt").write_bytes(b"its repeat at seed 1 (compare.seeds)")
+    (tmp_path / "models" / "seeds" / "gru" / "repeats.json").write_text('{"gru-s1": 1}')   # train@gru's index
     loaded = []
     def fake_load_lm(path, vocab_):
         loaded.append(path)
@@ -68,6 +69,7 @@ def test_stage_writes_metrics_and_samples(tmp_path, monkeypatch):
     repeat_nll = np.load(tmp_path / "data/scores/seeds/gru/gru-s1/test.npy")
     assert repeat_nll.sum() / np.log(2) / len(repeat_nll) == pytest.approx(repeat["gru-s1"]["test.bpc"], abs=1e-4)
     assert not list((tmp_path / "reports/samples").glob("gru-s*"))
+    assert json.loads((tmp_path / "data/scores/seeds/gru/repeats.json").read_text()) == {"gru-s1": 1}
 
     load_stage("evaluate").main(argv(tmp_path))   # reproducible: a rerun writes the same bytes
     assert (tmp_path / "metrics/eval/gru.json").read_text() == text
@@ -93,16 +95,17 @@ def test_missing_model_is_one_line_naming_it(tmp_path, capsys, name, model, mess
 
 
 def test_repeats_other_than_params_ask_for_are_one_line_asking_to_retrain(tmp_path, capsys):
-    """compare.seeds edited since train@gru ran (its folder holds gru-s7.pt, params ask for gru-s1.pt): one line
-    before anything is scored."""
+    """compare.seeds edited since train@gru ran (its index lists gru-s7, params ask for gru-s1): one line before
+    anything is scored."""
     write_eval_inputs(tmp_path)
     (tmp_path / "models" / "seeds" / "gru").mkdir(parents=True)
     (tmp_path / "models" / "gru.pt").write_bytes(b"stand-in checkpoint")
     (tmp_path / "models" / "seeds" / "gru" / "gru-s7.pt").write_bytes(b"a repeat from older params")
+    (tmp_path / "models" / "seeds" / "gru" / "repeats.json").write_text('{"gru-s7": 7}')
     with pytest.raises(SystemExit) as exit_info:
         run_stage(load_stage("evaluate").main, argv(tmp_path))
     err = capsys.readouterr().err
     assert exit_info.value.code == 1 and len(err.strip().splitlines()) == 1
-    assert re.search(r"models/seeds/gru: holds \['gru-s7.pt'\], but compare.models and compare.seeds ask for "
-                     r"\['gru-s1.pt'\]: run `dvc repro train@gru`", err), err
+    assert re.search(r"models/seeds/gru/repeats.json: lists \['gru-s7'\], but compare.models and compare.seeds ask "
+                     r"for \['gru-s1'\]: run `dvc repro train@gru`", err), err
     assert not (tmp_path / "metrics").exists()

@@ -50,7 +50,8 @@ def test_full_repro_writes_every_model_and_is_up_to_date(repo):
         runs = json.loads((repo.root / "metrics" / "eval" / "seeds" / f"{name}.json").read_text())
         seeds = params["compare"]["seeds"] if name in params["compare"]["models"] else []
         assert sorted(runs) == sorted(f"{name}-s{s}" for s in seeds), name
-        assert sorted(p.name for p in (repo.root / "models" / "seeds" / name).iterdir()) == sorted(f"{r}.pt" for r in runs)
+        assert sorted(p.name for p in (repo.root / "models" / "seeds" / name).iterdir()) == sorted(
+            ["repeats.json", *(f"{r}.pt" for r in runs)])   # train@'s index of them: {} outside compare.models
         assert all((repo.root / "data" / "scores" / "seeds" / name / r / "test.npy").is_file() for r in runs)
     cm = json.loads((repo.root / "metrics" / "eval" / "cm.json").read_text())   # the context mixer
     assert cm["test.bpc_ci_low"] <= cm["test.bpc"] <= cm["test.bpc_ci_high"]

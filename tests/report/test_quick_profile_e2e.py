@@ -31,7 +31,7 @@ def test_quick_profile_runs_every_stage_on_the_ten_books(tmp_path):
     profile = yaml.safe_load((repo.root / "profiles" / "quick.yaml").read_text())
     models, ngrams = list(params["models"]), list(params["ngram"])
     assert ngrams and not {k[len("~ngram."):] for k in profile if k.startswith("~ngram.")} & set(ngrams)
-    expected = {"fetch", "preprocess", "build_vocab", "encode", "report"}
+    expected = {"code", "fetch", "preprocess", "build_vocab", "encode", "report"}
     expected |= {f"train@{m}" for m in models} | {f"evaluate@{m}" for m in models}
     expected |= {"ngram"} | {f"mix@{m}" for m in params["mix"]} | {"cm", "zpaq", "headline"}
     # The profile keeps repeats (trained in train@, scored in evaluate@), so the report's seed table runs too.

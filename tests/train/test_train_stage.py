@@ -29,7 +29,7 @@ def _argv(tmp_path, data, params, name="gru", out="out"):
     return ["--params", str(params), "--name", name, "--data", str(data), "--vocab", str(data / "vocab.json"),
             "--model", str(out / "m.pt"), "--resume", str(out / "r.pt"), "--metrics", str(out / "m.json"),
             "--live", str(out / "live"), "--runtime", str(out / "runtime.json"), "--repeats", str(out / "seeds"),
-            "--repeat-metrics", str(out / "seeds-metrics"), "--repeat-runtime", str(out / "seeds-runtime")]
+            "--repeat-metrics", str(out / "seeds-metrics.json"), "--repeat-runtime", str(out / "seeds-runtime")]
 
 
 def test_a_compared_model_trains_each_repeat_as_that_seed_s_own_run(tmp_path, data):
@@ -51,11 +51,16 @@ def test_a_compared_model_trains_each_repeat_as_that_seed_s_own_run(tmp_path, da
                                  ("own", compared / "m.pt"))}
     assert all(bool((weights["repeat"][k] == weights["seeded"][k]).all()) for k in weights["seeded"])
     assert not all(bool((weights["repeat"][k] == weights["own"][k]).all()) for k in weights["own"])
-    assert (compared / "seeds-metrics" / "gru-s1.json").read_bytes() == (seeded_out / "m.json").read_bytes()
+    repeat_metrics = json.loads((compared / "seeds-metrics.json").read_text())
+    assert repeat_metrics == {"gru-s1": json.loads((seeded_out / "m.json").read_text())}
+    assert json.loads((compared / "seeds" / "repeats.json").read_text()) == {"gru-s1": 1}
     assert json.loads((compared / "seeds-runtime" / "gru-s1.json").read_text())["tokens_per_s"] > 0
     assert not list(compared.glob("*.resume.pt")) and not list(compared.glob("*r.pt"))
-    # A model outside compare.models has no repeats, but its repeat folders exist: they are DVC outputs.
-    assert sorted(p.name for p in (seeded_out / "seeds").iterdir()) == [] and (seeded_out / "seeds-metrics").is_dir()
+    # A model outside compare.models has no repeats, but its outputs exist, never empty: DVC warns of an empty
+    # output folder on every run.
+    assert [p.name for p in (seeded_out / "seeds").iterdir()] == ["repeats.json"]
+    assert json.loads((seeded_out / "seeds" / "repeats.json").read_text()) == {}
+    assert json.loads((seeded_out / "seeds-metrics.json").read_text()) == {}
 
 
 def test_outputs_model_metrics_and_curves(tmp_path, data):

@@ -43,7 +43,7 @@ def stage_command(tmp: Path, name: str, params: Path, data: Path, out: Path) -> 
             "--data", str(data), "--vocab", str(data / "vocab.json"), "--model", str(out / f"{name}.pt"),
             "--resume", str(out / f"{name}.resume.pt"), "--metrics", str(out / f"{name}.json"),
             "--live", str(out / "live"), "--runtime", str(out / f"{name}.runtime.json"),
-            "--repeats", str(out / "seeds"), "--repeat-metrics", str(out / "seeds-metrics"),
+            "--repeats", str(out / "seeds"), "--repeat-metrics", str(out / "seeds-metrics.json"),
             "--repeat-runtime", str(out / "seeds-runtime")]
 
 
