@@ -45,7 +45,7 @@ def test_a_folder_of_txt_files_is_a_corpus_in_one_command(tmp_path):
         assert (repo.root / "data" / "raw" / f"{name}.txt").read_text() == text
     per_book = json.loads((repo.root / "metrics" / "data.json").read_text())["per_book"]
     assert set(per_book) == set(texts) and all(book["pinned"] for book in per_book.values())
-    for model in ("champion", "kn4", *params["mix"]):
+    for model in ("champion", "ngram/kn4", *params["mix"]):   # the stage ngram writes under ngram/
         scores = json.loads((repo.root / "metrics" / "eval" / f"{model}.json").read_text())
         assert all(scores[f"test.book.{name}.bpc"] > 0 for name in texts), model
     report = (repo.root / "reports" / "report.md").read_text()
